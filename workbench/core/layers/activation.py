@@ -1,0 +1,59 @@
+"""Element-wise activations and the (log-)softmax over one dimension."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.params import CHOICE, FLOAT, INT, Param
+from workbench.core.tensors import require_float, sample_dim
+
+
+def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpec:
+    cls = getattr(nn, name)
+
+    def infer(inputs, p):
+        require_float(name, inputs[0])
+        if "dim" in p:
+            sample_dim(p["dim"], inputs[0].rank)
+        return [inputs[0]]
+
+    return LayerSpec(
+        name=name,
+        category="activation",
+        doc=doc,
+        params=params,
+        construct=lambda inputs, p: Constructor(cls, dict(p), f"nn.{name}"),
+        infer=infer,
+        flops=lambda i, o, p: 0,
+    )
+
+
+SPECS = (
+    _activation("ReLU", "max(0, x): the default non-linearity."),
+    _activation(
+        "LeakyReLU",
+        "ReLU with a small slope for negative inputs, so units never die.",
+        (Param("negative_slope", FLOAT, 0.01, "Slope for x < 0", min=0.0, max=1.0),),
+    ),
+    _activation("ELU", "Exponential linear unit: smooth for x < 0.", (Param("alpha", FLOAT, 1.0, "Saturation value for x < 0", min=0.0),)),
+    _activation(
+        "GELU",
+        "Gaussian error linear unit, as in Transformers.",
+        (Param("approximate", CHOICE, "none", "'tanh' uses the faster approximation", choices=("none", "tanh")),),
+    ),
+    _activation("SiLU", "x·sigmoid(x) (Swish)."),
+    _activation("Mish", "x·tanh(softplus(x))."),
+    _activation("Tanh", "Hyperbolic tangent, output in (-1, 1)."),
+    _activation("Sigmoid", "Logistic function, output in (0, 1)."),
+    _activation(
+        "Softmax",
+        "Normalises to probabilities along `dim`. Leave it out before CrossEntropyLoss, which expects logits.",
+        (Param("dim", INT, -1, "Dimension to normalise (batch is 0; negatives count from the end)"),),
+    ),
+    _activation(
+        "LogSoftmax",
+        "log(softmax(x)) along `dim`; pair with NLLLoss.",
+        (Param("dim", INT, -1, "Dimension to normalise (batch is 0; negatives count from the end)"),),
+    ),
+)

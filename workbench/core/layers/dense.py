@@ -1,0 +1,53 @@
+"""Fully connected layers."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.params import BOOL, INT, Param
+from workbench.core.tensors import ShapeError, TensorInfo, require_float
+
+
+def _infer_linear(inputs, p):
+    (x,) = inputs
+    require_float("Linear", x)
+    if x.rank not in (2, 3):
+        raise ShapeError(f"Linear expects [N, F] (or [N, T, F]) but gets {x}: insert Flatten before it")
+    return [TensorInfo((*x.shape[:-1], p["out_features"]))]
+
+
+def _linear_flops(inputs, outputs, p):
+    x = inputs[0]
+    return 2 * math.prod(x.shape) * p["out_features"]
+
+
+def _construct_linear(inputs, p):
+    return Constructor(nn.Linear, {"in_features": inputs[0].shape[-1], "out_features": p["out_features"], "bias": p["bias"]}, "nn.Linear")
+
+
+LINEAR = LayerSpec(
+    name="Linear",
+    category="dense",
+    doc="Fully connected layer: y = xWᵀ + b over the last dimension.",
+    params=(
+        Param("out_features", INT, 64, "Number of output features", min=1, max=1_000_000),
+        Param("bias", BOOL, True, "Learn an additive bias"),
+    ),
+    construct=_construct_linear,
+    infer=_infer_linear,
+    flops=_linear_flops,
+)
+
+IDENTITY = LayerSpec(
+    name="Identity",
+    category="dense",
+    doc="Passes its input through unchanged (a placeholder or a named tap point).",
+    construct=lambda inputs, p: Constructor(nn.Identity, {}, "nn.Identity"),
+    infer=lambda inputs, p: [inputs[0]],
+    flops=lambda i, o, p: 0,
+)
+
+SPECS = (LINEAR, IDENTITY)

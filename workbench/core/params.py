@@ -1,0 +1,182 @@
+"""Parameter schemas: what a layer accepts, its default, range and help text.
+
+Values are plain JSON (numbers, strings, booleans, lists, null) so a project file
+round-trips them unchanged; tuples are written as lists. Validation never trusts a
+value's Python type: a float where an int is wanted, a bool where a number is wanted
+or a three-item kernel for a 2-D conv are all refused with a message naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# kinds of parameter
+INT = "int"
+FLOAT = "float"
+BOOL = "bool"
+CHOICE = "choice"
+STR = "str"
+INTS = "ints"  # an int, or a list of `length` ints (kernel_size=3 or [3, 5])
+PADDING = "padding"  # like INTS, or one of `choices` ("same", "valid")
+SHAPE = "shape"  # a list of ints (any length >= 1)
+KINDS = (INT, FLOAT, BOOL, CHOICE, STR, INTS, PADDING, SHAPE)
+
+
+class ParamError(Exception):
+    """A parameter value is invalid. `name` is the field; the message says why."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    default: Any = None
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    length: int = 0  # INTS / PADDING: number of spatial dims (0 = any)
+    optional: bool = False  # None is allowed
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown parameter kind {self.kind!r}")
+
+    def validate(self, value: Any) -> Any:
+        """The normalised value, or ParamError."""
+        if value is None:
+            if self.optional:
+                return None
+            raise ParamError(self.name, "a value is required")
+        checker = _CHECKERS[self.kind]
+        return checker(self, value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_range(p: Param, value: float) -> None:
+    if p.min is not None and value < p.min:
+        raise ParamError(p.name, f"must be at least {_num(p.min)}, got {_num(value)}")
+    if p.max is not None and value > p.max:
+        raise ParamError(p.name, f"must be at most {_num(p.max)}, got {_num(value)}")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def _int(p: Param, value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not _is_int(value):
+        raise ParamError(p.name, f"must be a whole number, got {value!r}")
+    _check_range(p, value)
+    return value
+
+
+def _float(p: Param, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(p.name, f"must be a number, got {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ParamError(p.name, "must be a finite number")
+    _check_range(p, value)
+    return value
+
+
+def _bool(p: Param, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ParamError(p.name, f"must be true or false, got {value!r}")
+    return value
+
+
+def _choice(p: Param, value: Any) -> str:
+    if value not in p.choices:
+        options = ", ".join(repr(c) for c in p.choices)
+        raise ParamError(p.name, f"must be one of {options}, got {value!r}")
+    return value
+
+
+def _str(p: Param, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamError(p.name, f"must be text, got {value!r}")
+    return value
+
+
+def _ints(p: Param, value: Any) -> int | tuple[int, ...]:
+    if isinstance(value, (list, tuple)):
+        if p.length and len(value) != p.length:
+            raise ParamError(p.name, f"needs {p.length} values, got {len(value)}")
+        if not value:
+            raise ParamError(p.name, "needs at least one value")
+        return tuple(_int(p, v) for v in value)
+    return _int(p, value)
+
+
+def _padding(p: Param, value: Any):
+    if isinstance(value, str):
+        return _choice(p, value)
+    return _ints(p, value)
+
+
+def _shape(p: Param, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ParamError(p.name, f"must be a list of whole numbers such as [1, 28, 28], got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not _is_int(v):
+            raise ParamError(p.name, f"must be a list of whole numbers, got {value!r}")
+        out.append(v)
+    if p.min is not None:
+        for v in out:
+            if v < p.min:
+                raise ParamError(p.name, f"every size must be at least {_num(p.min)}, got {value!r}")
+    return tuple(out)
+
+
+_CHECKERS = {
+    INT: _int,
+    FLOAT: _float,
+    BOOL: _bool,
+    CHOICE: _choice,
+    STR: _str,
+    INTS: _ints,
+    PADDING: _padding,
+    SHAPE: _shape,
+}
+
+
+def resolve_params(schema: tuple[Param, ...], params: dict) -> dict:
+    """Defaults merged with `params`, each value validated; unknown names refused."""
+    if not isinstance(params, dict):
+        raise ParamError("params", f"must be an object, got {type(params).__name__}")
+    known = {p.name for p in schema}
+    for name in params:
+        if name not in known:
+            listing = ", ".join(sorted(known)) or "none"
+            raise ParamError(str(name), f"unknown parameter (this layer takes: {listing})")
+    return {p.name: p.validate(params.get(p.name, p.default)) for p in schema}
+
+
+def pair(value, n: int = 2) -> tuple[int, ...]:
+    """An int-or-tuple parameter as an n-tuple."""
+    if isinstance(value, tuple):
+        return value
+    return (value,) * n
+
+
+def to_json(value: Any) -> Any:
+    """Tuples become lists so params compare equal to what a project file holds."""
+    if isinstance(value, tuple):
+        return [to_json(v) for v in value]
+    return value
