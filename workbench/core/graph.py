@@ -16,7 +16,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from workbench.core.catalog import Catalog, CatalogError, default_catalog
+from workbench.core.catalog import Catalog, default_catalog
 
 __all__ = [
     "CycleError",
@@ -98,9 +98,13 @@ class Node:
     type: str
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] = (0.0, 0.0)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version doesn't know, kept
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "type": self.type, "params": copy.deepcopy(self.params), "pos": list(self.pos)}
+        pos = [int(v) if float(v).is_integer() else v for v in self.pos]
+        data = {"id": self.id, "type": self.type, "params": copy.deepcopy(self.params), "pos": pos}
+        data.update(copy.deepcopy(self.extra))
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,18 +323,34 @@ class Graph:
         """
         graph = cls(catalog)
         for node in data.get("nodes", []):
-            graph.add_node(node["id"], node["type"], node.get("params") or {}, node.get("pos", (0, 0)))
-        for e in data.get("edges", []):
-            edge = Edge(e["source"], e["target"], e.get("source_port", 0), e.get("target_port", 0))
-            try:
-                graph.check_connect(edge)
-            except CycleError:
-                pass
-            graph._edges.append(edge)
+            graph.restore_node(node)
+        for edge in data.get("edges", []):
+            graph.restore_edge(edge)
         return graph
+
+    def restore_node(self, data: dict) -> Node:
+        """Add a node from its serialised form, keeping keys this version doesn't know."""
+        node = self.add_node(data["id"], data["type"], data.get("params") or {}, data.get("pos", (0, 0)))
+        node.extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in _NODE_KEYS}
+        return node
+
+    def restore_edge(self, data: dict) -> Edge:
+        """Add an edge from its serialised form. Unlike `connect`, a cycle is accepted, so a
+        hand-edited file still opens and shape inference can point at the loop."""
+        edge = Edge(data["source"], data["target"], data.get("source_port", 0), data.get("target_port", 0))
+        try:
+            self.check_connect(edge)
+        except CycleError:
+            pass
+        self._edges.append(edge)
+        self._emit(GraphEvent("edge_added", edge=edge))
+        return edge
 
     def copy(self) -> "Graph":
         return Graph.from_dict(self.to_dict(), self.catalog)
+
+
+_NODE_KEYS = frozenset({"id", "type", "params", "pos"})
 
 
 def _is_valid_id(node_id: str) -> bool:
@@ -348,9 +368,3 @@ def _pos(pos) -> tuple[float, float]:
     except (TypeError, ValueError):
         raise GraphError(f"a position must be two numbers [x, y], got {pos!r}") from None
 
-
-def spec_of(graph: Graph, node_id: str):
-    try:
-        return graph.catalog.get(graph.node(node_id).type)
-    except CatalogError as exc:
-        raise UnknownLayerError(str(exc)) from None

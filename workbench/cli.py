@@ -1,0 +1,143 @@
+"""The `workbench` command: everything the GUI does, headless.
+
+Exit status: 0 success, 1 the graph has errors (diagnostics printed), 2 a user mistake
+(one `error:` line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from workbench.core.compile import CompileError
+from workbench.core.project import Project, ProjectError, load_project
+
+EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one `error:` line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors follow the same rule
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _load(path: str) -> Project:
+    try:
+        return load_project(path)
+    except ProjectError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _print_diagnostics(diagnostics, stream) -> None:
+    for d in diagnostics:
+        where = d.node_id or "model"
+        print(f"{where}: {d.severity}: {d.message}", file=stream)
+
+
+def cmd_summary(args) -> int:
+    from workbench.core.shapes import infer_shapes
+    from workbench.core.summary import summarize
+
+    project = _load(args.file)
+    result = infer_shapes(project.graph)
+    if result.errors:
+        _print_diagnostics(result.diagnostics, sys.stderr)
+        return EXIT_DIAGNOSTICS
+    summary = summarize(project.graph, result)
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        print(f"{project.name}")
+        print(summary.table())
+        _print_diagnostics(result.diagnostics, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from workbench.core.shapes import infer_shapes
+
+    project = _load(args.file)
+    result = infer_shapes(project.graph)
+    _print_diagnostics(result.diagnostics, sys.stdout)
+    if result.errors:
+        return EXIT_DIAGNOSTICS
+    print(f"{project.name}: no errors ({len(result.diagnostics)} warning(s))")
+    return EXIT_OK
+
+
+def cmd_code(args) -> int:
+    from workbench.core.codegen import codegen
+    from workbench.core.project import atomic_write_text
+
+    project = _load(args.file)
+    try:
+        source = codegen(project.graph, project.name)
+    except CompileError as exc:
+        print(f"{exc.node_id or 'model'}: error: {exc.reason}", file=sys.stderr)
+        return EXIT_DIAGNOSTICS
+    if args.output:
+        try:
+            atomic_write_text(Path(args.output), source)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.output}: {exc.strerror}") from None
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(source)
+    return EXIT_OK
+
+
+def cmd_gui(args) -> int:
+    from workbench.ui.app import run_app
+
+    return run_app(args.file)
+
+
+COMMANDS: dict[str, tuple[Callable, str]] = {
+    "summary": (cmd_summary, "print each node's output shape, parameters and FLOPs"),
+    "validate": (cmd_validate, "check the graph and print its diagnostics"),
+    "code": (cmd_code, "write the model as a standalone PyTorch source file"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="workbench", description="Model Workbench: design, train and export neural networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    summary = sub.add_parser("summary", help=COMMANDS["summary"][1])
+    summary.add_argument("file", help="a .wbproj project file")
+    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    validate = sub.add_parser("validate", help=COMMANDS["validate"][1])
+    validate.add_argument("file", help="a .wbproj project file")
+    code = sub.add_parser("code", help=COMMANDS["code"][1])
+    code.add_argument("file", help="a .wbproj project file")
+    code.add_argument("-o", "--output", help="write to this .py file instead of standard output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+            gui = _Parser(prog="workbench", description="Open the Model Workbench editor.")
+            gui.add_argument("file", nargs="?", help="a .wbproj project file (default: the digits example)")
+            return cmd_gui(gui.parse_args(argv))
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command][0](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Shape inference: per-node output shapes and every problem as a Diagnostic.
+
+Built-in layers have shape formulas (microseconds each); a layer without one (a plugin)
+is run on meta tensors. Results are memoised on (type, params, input shapes), and a
+`ShapeInference` attached to a graph re-infers only the nodes downstream of an edit,
+so the canvas can show shapes within a frame of every change. Nothing here raises on
+bad user input: it all becomes diagnostics naming the node.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from workbench.core.catalog import LayerSpec
+from workbench.core.graph import Graph, GraphEvent
+from workbench.core.params import ParamError
+from workbench.core.tensors import INT, ShapeError, TensorInfo
+
+ERROR = "error"
+WARNING = "warning"
+
+__all__ = ["Diagnostic", "InferenceResult", "ShapeInference", "infer_shapes", "ERROR", "WARNING"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    node_id: str | None  # None: about the graph as a whole
+    severity: str
+    message: str
+    field: str | None = None  # the parameter at fault, when there is one
+
+    def __str__(self) -> str:
+        where = f"{self.node_id}: " if self.node_id else ""
+        return f"{self.severity}: {where}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one node's inference produced, memoised on its key."""
+
+    outputs: tuple[TensorInfo, ...] | None
+    resolved: dict | None
+    message: str | None = None
+    field: str | None = None
+
+
+@dataclass
+class InferenceResult:
+    outputs: dict[str, tuple[TensorInfo, ...]]  # nodes with known output shapes
+    resolved: dict[str, dict]  # resolved params of nodes whose params are valid
+    diagnostics: list[Diagnostic]
+    order: list[str]  # topological order of nodes outside cycles
+    live: set[str] = field(default_factory=set)  # nodes that feed an Output
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def for_node(self, node_id: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.node_id == node_id]
+
+    def output(self, node_id: str, port: int = 0) -> TensorInfo | None:
+        outs = self.outputs.get(node_id)
+        return outs[port] if outs is not None and port < len(outs) else None
+
+
+_MEMO_SIZE = 20_000
+_memo: OrderedDict[tuple, _Outcome] = OrderedDict()
+
+
+def freeze(value):
+    """A hashable, order-independent key for a JSON-like value."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return ("f", value)
+    return value
+
+
+def infer_node(spec: LayerSpec, params: dict, inputs: tuple[TensorInfo, ...]) -> _Outcome:
+    """One node's outputs for given inputs, memoised; never raises on user input."""
+    try:
+        key = (spec.name, id(spec), freeze(params), inputs)
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
+            return hit
+    outcome = _compute(spec, params, inputs)
+    if key is not None:
+        _memo[key] = outcome
+        if len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return outcome
+
+
+def _compute(spec: LayerSpec, params: dict, inputs: tuple[TensorInfo, ...]) -> _Outcome:
+    try:
+        resolved = spec.resolve(params)
+    except ParamError as exc:
+        return _Outcome(None, None, exc.reason if exc.name else str(exc), exc.name)
+    try:
+        if spec.infer is not None:
+            outputs = tuple(spec.infer(list(inputs), resolved))
+        else:
+            outputs = _infer_on_meta(spec, resolved, inputs)
+    except ShapeError as exc:
+        return _Outcome(None, resolved, str(exc))
+    except ParamError as exc:
+        return _Outcome(None, resolved, exc.reason, exc.name)
+    except Exception as exc:  # a plugin's build or forward failed: still the user's layer
+        return _Outcome(None, resolved, f"{spec.name} failed: {type(exc).__name__}: {exc}")
+    return _Outcome(outputs, resolved)
+
+
+_META_BATCH = 2
+
+
+def _infer_on_meta(spec: LayerSpec, resolved: dict, inputs: Sequence[TensorInfo]) -> tuple[TensorInfo, ...]:
+    """Shapes by running the layer on meta tensors (layers without a shape formula).
+
+    Built on CPU, then moved, because some layers cannot be constructed on meta.
+    """
+    module = spec.build(list(inputs), resolved).to("meta")
+    dtypes = {"float32": torch.float32, "int64": torch.int64}
+    tensors = [torch.empty(info.full(_META_BATCH), dtype=dtypes[info.dtype], device="meta") for info in inputs]
+    with torch.no_grad():
+        out = module(*tensors)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    result = []
+    for t in outs:
+        if not isinstance(t, torch.Tensor) or t.dim() == 0 or t.shape[0] != _META_BATCH:
+            raise ShapeError(f"{spec.name} must return tensors that keep the batch dimension first")
+        result.append(TensorInfo(tuple(int(d) for d in t.shape[1:]), INT if t.dtype == torch.int64 else "float32"))
+    return tuple(result)
+
+
+class ShapeInference:
+    """Inference kept up to date with a graph: re-infers only what an edit touched."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._dirty: set[str] | None = None  # None: everything
+        self._states: dict[str, tuple[tuple, _Outcome]] = {}
+        self._order: list[str] | None = None
+        self._cyclic: list[list[str]] = []
+        self._result: InferenceResult | None = None
+        graph.subscribe(self._on_event)
+
+    def _on_event(self, event: GraphEvent) -> None:
+        kind = event.kind
+        if kind == "node_moved":
+            return
+        self._result = None
+        if kind == "reset":
+            self._dirty = None
+            self._states.clear()
+            self._order = None
+            return
+        if kind in ("edge_added", "edge_removed", "node_added", "node_removed"):
+            self._order = None
+        if self._dirty is None:
+            return
+        if kind == "params_changed" or kind == "node_added":
+            self._dirty.add(event.node)
+        elif kind == "node_removed":
+            self._states.pop(event.node, None)
+        elif event.edge is not None:
+            self._dirty.add(event.edge.target)
+
+    def result(self) -> InferenceResult:
+        if self._result is None:
+            self._result = self._run()
+        return self._result
+
+    def _topology(self) -> tuple[list[str], list[list[str]]]:
+        if self._order is None:
+            self._order, self._cyclic = topological_order(self.graph)
+        return self._order, self._cyclic
+
+    def _run(self) -> InferenceResult:
+        graph = self.graph
+        nodes = graph.nodes
+        order, cycles = self._topology()
+        dirty = self._dirty
+        self._dirty = set()
+        feeds: dict[str, list] = {n: [] for n in nodes}
+        for e in graph.edges:
+            feeds[e.target].append(e)
+        outputs: dict[str, tuple[TensorInfo, ...]] = {}
+        resolved: dict[str, dict] = {}
+        diagnostics: list[Diagnostic] = []
+        catalog = graph.catalog
+        for node_id in order:
+            node = nodes[node_id]
+            spec = catalog.get(node.type)
+            edges = sorted(feeds[node_id], key=_port)
+            inputs, problem = _gather_inputs(spec, edges, outputs)
+            if problem is not None:
+                diagnostics.append(Diagnostic(node_id, ERROR, problem))
+                continue
+            if inputs is None:  # an upstream node failed: its own diagnostic says why
+                continue
+            state = self._states.get(node_id)
+            if state is not None and (dirty is None or node_id in dirty or state[0] != inputs):
+                state = None
+            if state is None:
+                outcome = infer_node(spec, node.params, inputs)
+                self._states[node_id] = (inputs, outcome)
+            else:
+                outcome = state[1]
+            if outcome.resolved is not None:
+                resolved[node_id] = outcome.resolved
+            if outcome.message is not None:
+                diagnostics.append(Diagnostic(node_id, ERROR, outcome.message, outcome.field))
+            else:
+                outputs[node_id] = outcome.outputs
+        for cycle in cycles:
+            loop = " → ".join([*cycle, cycle[0]])
+            for node_id in cycle:
+                diagnostics.append(Diagnostic(node_id, ERROR, f"is part of a cycle ({loop}); remove one of its edges"))
+        live = _graph_diagnostics(graph, diagnostics)
+        return InferenceResult(outputs, resolved, diagnostics, order, live)
+
+
+def _port(edge) -> int:
+    return edge.target_port
+
+
+def _gather_inputs(spec: LayerSpec, edges, outputs) -> tuple[tuple[TensorInfo, ...] | None, str | None]:
+    """The node's input infos by port, or a message when a required input is missing."""
+    ports = [e.target_port for e in edges]
+    if spec.variadic:
+        if len(edges) < spec.inputs:
+            return None, f"{spec.name} needs at least {spec.inputs} inputs but has {len(edges)}; connect more"
+    else:
+        missing = [p for p in range(spec.inputs) if p not in ports]
+        if missing:
+            labels = ", ".join(spec.input_label(p) for p in missing)
+            return None, f"{labels} is not connected" if len(missing) == 1 else f"{labels} are not connected"
+    infos = []
+    for e in edges:
+        outs = outputs.get(e.source)
+        if outs is None or e.source_port >= len(outs):
+            return None, None
+        infos.append(outs[e.source_port])
+    return tuple(infos), None
+
+
+def topological_order(graph: Graph) -> tuple[list[str], list[list[str]]]:
+    """Kahn's order (stable: follows node insertion order) and the cycles left over."""
+    indegree = {n: 0 for n in graph.nodes}
+    children: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        indegree[e.target] += 1
+        children[e.source].append(e.target)
+    ready = [n for n, d in indegree.items() if d == 0]
+    ready.reverse()
+    order = []
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for child in reversed(children[n]):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if len(order) == len(graph.nodes):
+        return order, []
+    return order, _cycles(graph, set(graph.nodes) - set(order))
+
+
+def _cycles(graph: Graph, remaining: set[str]) -> list[list[str]]:
+    """One representative loop per strongly connected group among `remaining`."""
+    children = {n: [e.target for e in graph.edges if e.source == n and e.target in remaining] for n in remaining}
+    cycles, covered = [], set()
+    for start in [n for n in graph.nodes if n in remaining]:
+        if start in covered:
+            continue
+        path, index, node = [], {}, start
+        while node not in index:
+            index[node] = len(path)
+            path.append(node)
+            nxt = children.get(node) or []
+            if not nxt:
+                break
+            node = nxt[0]
+        else:
+            loop = path[index[node]:]
+            if not covered.intersection(loop):
+                cycles.append(loop)
+                covered.update(loop)
+            continue
+        covered.update(path)
+    return cycles
+
+
+def _graph_diagnostics(graph: Graph, diagnostics: list[Diagnostic]) -> set[str]:
+    """Whole-graph problems; returns the nodes that feed an Output."""
+    inputs = [n.id for n in graph if n.type == "Input"]
+    outputs = [n.id for n in graph if n.type == "Output"]
+    if not inputs:
+        diagnostics.append(Diagnostic(None, ERROR, "the model has no Input node; add one from the io category"))
+    if not outputs:
+        diagnostics.append(Diagnostic(None, ERROR, "the model has no Output node; connect one to the tensor the model should return"))
+    parents: dict[str, list[str]] = {}
+    for e in graph.edges:
+        parents.setdefault(e.target, []).append(e.source)
+    live: set[str] = set()
+    stack = list(outputs)
+    while stack:
+        n = stack.pop()
+        if n not in live:
+            live.add(n)
+            stack.extend(parents.get(n, ()))
+    if outputs:
+        for node in graph:
+            if node.id not in live:
+                diagnostics.append(
+                    Diagnostic(node.id, WARNING, "does not lead to any Output, so it is not part of the model")
+                )
+    return live
+
+
+def infer_shapes(graph: Graph) -> InferenceResult:
+    """One-off inference of a whole graph."""
+    return ShapeInference(graph).result()

@@ -1,0 +1,122 @@
+"""Per-node parameter counts and FLOPs, and the model summary table built from them.
+
+FLOPs follow torch.utils.flop_counter: 2 x multiply-accumulates of matrix products and
+convolutions, per sample. Parameter counts come from building the layer on the meta
+device (no memory, no initialisation), memoised like shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from workbench.core.catalog import LayerSpec
+from workbench.core.graph import Graph
+from workbench.core.shapes import InferenceResult, freeze, infer_shapes
+from workbench.core.tensors import TensorInfo
+
+__all__ = ["NodeStats", "Summary", "node_stats", "summarize"]
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    id: str
+    type: str
+    shape: str  # "[N, 16, 8, 8]", "" for Output, "?" when unknown
+    params: int | None
+    trainable: int | None
+    flops: int | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    nodes: tuple[NodeStats, ...]
+    total_params: int
+    trainable_params: int
+    total_flops: int | None  # None when some live layer has no FLOPs formula
+
+    def to_json(self) -> dict:
+        return {
+            "nodes": [
+                {"id": n.id, "type": n.type, "shape": n.shape, "params": n.params, "flops": n.flops} for n in self.nodes
+            ],
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_flops": self.total_flops,
+        }
+
+    def table(self) -> str:
+        header = ("node", "type", "output shape", "params", "FLOPs")
+        rows = [
+            (n.id, n.type, n.shape, _count(n.params), _count(n.flops) if n.flops is not None else "n/a")
+            for n in self.nodes
+        ]
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+        rule = "  ".join("-" * w for w in widths)
+
+        def line(r):
+            return "  ".join(str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+
+        total_flops = _count(self.total_flops) if self.total_flops is not None else "n/a"
+        lines = [line(header), rule, *(line(r) for r in rows), rule]
+        lines.append(f"total params: {self.total_params:,} ({self.trainable_params:,} trainable)")
+        lines.append(f"total FLOPs per sample: {total_flops}")
+        return "\n".join(lines)
+
+
+def _count(n: int | None) -> str:
+    return "" if n is None else f"{n:,}"
+
+
+def node_stats(spec: LayerSpec, resolved: dict, inputs: tuple[TensorInfo, ...], outputs) -> tuple[int, int, int | None]:
+    """(parameters, trainable parameters, FLOPs or None) for one layer."""
+    params, trainable = _param_counts(spec, freeze(resolved), resolved, inputs)
+    flops = spec.flops(list(inputs), list(outputs), resolved) if spec.flops is not None else None
+    return params, trainable, flops
+
+
+_PARAM_CACHE: dict = {}
+
+
+def _param_counts(spec: LayerSpec, key, resolved: dict, inputs) -> tuple[int, int]:
+    cache_key = (spec.name, id(spec), key, inputs)
+    hit = _PARAM_CACHE.get(cache_key)
+    if hit is None:
+        if spec.construct is None:
+            hit = (0, 0)
+        else:
+            try:
+                with torch.device("meta"):
+                    module = spec.build(list(inputs), resolved)
+            except Exception:  # some layers (torchaudio mel filterbanks) can't be built on meta
+                module = spec.build(list(inputs), resolved)
+            total = sum(p.numel() for p in module.parameters())
+            trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+            hit = (total, trainable)
+        _PARAM_CACHE[cache_key] = hit
+    return hit
+
+
+def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
+    """Stats for every node in topological order; totals count only nodes feeding an Output."""
+    result = result or infer_shapes(graph)
+    rows = []
+    total = trainable_total = 0
+    flops_total: int | None = 0
+    for node_id in result.order:
+        node = graph.nodes[node_id]
+        spec = graph.catalog.get(node.type)
+        outs = result.outputs.get(node_id)
+        shape = ", ".join(str(o) for o in outs) if outs else ("" if outs == () else "?")
+        if outs is None or node_id not in result.resolved:
+            rows.append(NodeStats(node_id, node.type, shape, None, None, None))
+            continue
+        inputs = tuple(result.outputs[e.source][e.source_port] for e in graph.in_edges(node_id))
+        params, trainable, flops = node_stats(spec, result.resolved[node_id], inputs, outs)
+        rows.append(NodeStats(node_id, node.type, shape, params, trainable, flops))
+        if node_id in result.live:
+            total += params
+            trainable_total += trainable
+            flops_total = None if flops is None or flops_total is None else flops_total + flops
+    return Summary(tuple(rows), total, trainable_total, flops_total)
