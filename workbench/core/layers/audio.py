@@ -109,11 +109,13 @@ def _check_mel(p) -> None:
     empty = _empty_mel_filters(*args)
     if empty:
         best = _largest_useful_n_mels(*args)
+        spacing = (p["sample_rate"] // 2) / (n_freqs - 1)
         fix = f"use n_mels ≤ {best} or a larger n_fft" if best else "use a larger n_fft or a wider f_min..f_max"
         raise ParamError(
             "n_mels",
-            f"{empty} of the {p['n_mels']} mel filters would be all zeros: n_fft={p['n_fft']} gives only "
-            f"{n_freqs} frequency bins from 0 to {p['sample_rate'] // 2} Hz; {fix}",
+            f"{empty} of the {p['n_mels']} mel filters would be all zeros: n_fft={p['n_fft']} puts its frequency "
+            f"bins {spacing:.3g} Hz apart, too coarse for {p['n_mels']} filters between {p['f_min']:g} and "
+            f"{f_max:g} Hz (the lowest are the narrowest); {fix}",
         )
     if "n_mfcc" in p and p["n_mfcc"] > p["n_mels"]:
         raise ParamError("n_mfcc", f"must be at most n_mels ({p['n_mels']}), got {p['n_mfcc']}")

@@ -1,0 +1,1 @@
+"""Qt-free core: graph, layer catalog, shape inference, compile, codegen, project file."""

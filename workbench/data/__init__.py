@@ -1,0 +1,1 @@
+"""Dataset sources, splits and augmentation (Qt-free)."""

@@ -1,0 +1,1 @@
+"""Model export and verification (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The Trainer and everything around a run (Qt-free)."""
