@@ -2,8 +2,9 @@
 
 They take a float waveform [N, C, S] (or [N, S]) and return exactly what torchaudio
 returns: [N, C, freq, frames]. With center=True torch.stft reflect-pads n_fft // 2
-samples on each side, so there are 1 + S // hop frames (1 + (S - n_fft) // hop without
-centring), and the reflect padding needs S > n_fft // 2 samples.
+samples on each side, so there are 1 + (S + 2·(n_fft // 2) - n_fft) // hop frames
+(1 + S // hop for an even n_fft; 1 + (S - n_fft) // hop without centring), and the
+reflect padding needs S > n_fft // 2 samples. hop defaults to win_length // 2.
 
 FLOPs follow torch.utils.flop_counter, which ignores the FFT and counts only the
 matrix products: the mel filterbank (and MFCC's DCT).
@@ -22,15 +23,13 @@ from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
 
-
-def _stft_params(default_n_fft: int = 400) -> tuple[Param, ...]:
-    return (
-        Param("n_fft", INT, default_n_fft, "FFT size; gives n_fft // 2 + 1 frequency bins", min=2, max=65536),
-        Param("win_length", INT, None, "Window size (empty = n_fft)", min=1, max=65536, optional=True),
-        Param("hop_length", INT, None, "Samples between frames (empty = win_length // 2)", min=1, max=65536, optional=True),
-    )
-
-
+_STFT = (
+    Param("n_fft", INT, 400, "FFT size; gives n_fft // 2 + 1 frequency bins", min=2, max=65536),
+    Param("win_length", INT, None, "Window size (empty = n_fft)", min=1, max=65536, optional=True),
+    Param(
+        "hop_length", INT, None, "Samples between frames (empty = win_length // 2)", min=1, max=65536, optional=True
+    ),
+)
 _POWER = Param(
     "power",
     FLOAT,
@@ -41,17 +40,12 @@ _POWER = Param(
     optional=True,
 )
 _CENTER = Param("center", BOOL, True, "Pad n_fft // 2 samples on each side so frame t is centred at t·hop")
-
-
-def _mel_params() -> tuple[Param, ...]:
-    return (
-        Param("f_min", FLOAT, 0.0, "Lowest frequency of the mel filters (Hz)", min=0.0),
-        Param("f_max", FLOAT, None, "Highest frequency of the mel filters (Hz; empty = sample_rate / 2)", min=0.0, optional=True),
-        Param("n_mels", INT, 64, "Number of mel filters (output frequency bins)", min=1, max=4096),
-    )
-
-
 _SAMPLE_RATE = Param("sample_rate", INT, 16000, "Sample rate of the waveform (Hz)", min=100, max=1_000_000)
+_MEL = (
+    Param("f_min", FLOAT, 0.0, "Lowest frequency of the mel filters (Hz)", min=0.0),
+    Param("f_max", FLOAT, None, "Highest mel filter frequency (Hz; empty = sample_rate / 2)", min=0.0, optional=True),
+    Param("n_mels", INT, 64, "Number of mel filters (output frequency bins)", min=1, max=4096),
+)
 
 
 def _win_hop(p) -> tuple[int, int]:
@@ -222,7 +216,7 @@ SPECTROGRAM = LayerSpec(
     category="audio",
     doc="Short-time Fourier transform magnitude: waveform [N, C, S] → [N, C, n_fft // 2 + 1, frames].",
     params=(
-        *_stft_params(),
+        *_STFT,
         _POWER,
         Param("normalized", BOOL, False, "Divide by the window's L2 norm"),
         _CENTER,
@@ -237,7 +231,7 @@ MEL_SPECTROGRAM = LayerSpec(
     name="MelSpectrogram",
     category="audio",
     doc="Spectrogram on the mel scale: waveform [N, C, S] → [N, C, n_mels, frames].",
-    params=(_SAMPLE_RATE, *_stft_params(), *_mel_params(), _POWER, _CENTER),
+    params=(_SAMPLE_RATE, *_STFT, *_MEL, _POWER, _CENTER),
     construct=_construct_mel,
     infer=_infer_mel,
     flops=_mel_flops,
@@ -252,8 +246,8 @@ MFCC = LayerSpec(
         _SAMPLE_RATE,
         Param("n_mfcc", INT, 40, "Number of coefficients kept (at most n_mels)", min=1, max=4096),
         Param("log_mels", BOOL, False, "Use log mel energies instead of decibels (clipped 80 dB below the peak)"),
-        *_stft_params(),
-        *_mel_params(),
+        *_STFT,
+        *_MEL,
         _CENTER,
     ),
     construct=_construct_mfcc,
@@ -267,10 +261,25 @@ AMPLITUDE_TO_DB = LayerSpec(
     category="audio",
     doc="Converts a power or magnitude spectrogram to decibels; the shape is unchanged.",
     params=(
-        Param("stype", CHOICE, "power", "'power' for power spectrograms (10·log10), 'magnitude' (20·log10)", choices=("power", "magnitude")),
-        Param("top_db", FLOAT, None, "Clip everything this many dB below each clip's peak (empty = no clipping)", min=0.0, optional=True),
+        Param(
+            "stype",
+            CHOICE,
+            "power",
+            "'power' for power spectrograms (10·log10), 'magnitude' (20·log10)",
+            choices=("power", "magnitude"),
+        ),
+        Param(
+            "top_db",
+            FLOAT,
+            None,
+            "Clip everything this many dB below each clip's peak (empty = no clipping)",
+            min=0.0,
+            optional=True,
+        ),
     ),
-    construct=lambda inputs, p: Constructor(torchaudio.transforms.AmplitudeToDB, dict(p), "torchaudio.transforms.AmplitudeToDB"),
+    construct=lambda inputs, p: Constructor(
+        torchaudio.transforms.AmplitudeToDB, dict(p), "torchaudio.transforms.AmplitudeToDB"
+    ),
     infer=_infer_amplitude_to_db,
     flops=lambda i, o, p: 0,
 )

@@ -23,6 +23,11 @@ def fmt_size(values) -> str:
     return "×".join(str(v) for v in values)
 
 
+def show(value) -> str:
+    """A kernel-style parameter as the user wrote it: 2 -> "2", (2, 1) -> "2×1"."""
+    return fmt_size(value) if isinstance(value, tuple) else str(value)
+
+
 def _reshape_example(x: TensorInfo, n: int) -> str:
     """A Reshape target that gives x one channel and n spatial dims."""
     s = x.shape
@@ -109,11 +114,10 @@ def _conv_check(n: int):
     def check(p):
         if p["out_channels"] % p["groups"]:
             raise ParamError("out_channels", f"must be divisible by groups={p['groups']}, got {p['out_channels']}")
-        stride = pair(p["stride"], n)
-        if p["padding"] == "same" and any(s != 1 for s in stride):
+        if p["padding"] == "same" and any(s != 1 for s in pair(p["stride"], n)):
             raise ParamError(
                 "padding",
-                f"'same' needs stride 1 (torch refuses it for strided convolutions), got stride {fmt_size(stride)}; "
+                f"'same' needs stride 1 (torch refuses it for strided convolutions), got stride {show(p['stride'])}; "
                 "give an explicit padding such as kernel_size // 2",
             )
 
@@ -137,7 +141,7 @@ def _conv_infer(name: str, n: int, others: dict[int, str]):
         pad_l, pad_r = _conv_padding(p, n)
         mode = p["padding_mode"]
         if mode in ("reflect", "circular"):
-            for dim, (s, pl, pr) in enumerate(zip(size, pad_l, pad_r)):
+            for s, pl, pr in zip(size, pad_l, pad_r):
                 pad = max(pl, pr)
                 if mode == "reflect" and pad >= s:
                     raise ShapeError(
@@ -188,7 +192,15 @@ def _conv_params(n: int) -> tuple[Param, ...]:
             choices=("same", "valid"),
             length=n,
         ),
-        Param("dilation", INTS, 1, "Spacing between kernel taps (> 1 widens the view without more weights)", min=1, max=MAX_WINDOW, length=n),
+        Param(
+            "dilation",
+            INTS,
+            1,
+            "Spacing between kernel taps (> 1 widens the view without more weights)",
+            min=1,
+            max=MAX_WINDOW,
+            length=n,
+        ),
         Param("groups", INT, 1, "Split channels into groups convolved separately (= input channels: depthwise)", min=1, max=MAX_CHANNELS),
         Param("bias", BOOL, True, "Learn an additive bias per output channel (not needed before BatchNorm)"),
         Param(
@@ -234,7 +246,7 @@ def _check_conv_transpose(p):
         if op >= max(s, d):
             raise ParamError(
                 "output_padding",
-                f"must be smaller than stride or dilation (here below {max(s, d)}), got {p['output_padding']}",
+                f"must be smaller than stride or dilation (here below {max(s, d)}), got {show(p['output_padding'])}",
             )
 
 
@@ -276,8 +288,24 @@ CONV_TRANSPOSE2D = LayerSpec(
         Param("out_channels", INT, 16, "Number of output channels", min=1, max=MAX_CHANNELS),
         Param("kernel_size", INTS, 3, "Window size: one number, or [height, width]", min=1, max=MAX_WINDOW, length=2),
         Param("stride", INTS, 1, "Upsampling factor: 2 roughly doubles the output size", min=1, max=MAX_WINDOW, length=2),
-        Param("padding", INTS, 0, "Rows/columns cropped from each side of the output (dilation·(kernel_size-1) - padding is added)", min=0, max=MAX_WINDOW, length=2),
-        Param("output_padding", INTS, 0, "Extra rows/columns added on one side to reach an exact size (below stride or dilation)", min=0, max=MAX_WINDOW, length=2),
+        Param(
+            "padding",
+            INTS,
+            0,
+            "Rows/columns cropped from each side of the output",
+            min=0,
+            max=MAX_WINDOW,
+            length=2,
+        ),
+        Param(
+            "output_padding",
+            INTS,
+            0,
+            "Extra rows/columns added on one side to reach an exact size (below stride or dilation)",
+            min=0,
+            max=MAX_WINDOW,
+            length=2,
+        ),
         Param("groups", INT, 1, "Split channels into groups convolved separately", min=1, max=MAX_CHANNELS),
         Param("bias", BOOL, True, "Learn an additive bias per output channel"),
         Param("dilation", INTS, 1, "Spacing between kernel taps", min=1, max=MAX_WINDOW, length=2),

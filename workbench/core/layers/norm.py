@@ -9,7 +9,7 @@ from torch import nn
 
 from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.params import BOOL, FLOAT, INT, Param
-from workbench.core.tensors import ShapeError, TensorInfo, require_float, require_rank
+from workbench.core.tensors import ShapeError, require_float, require_rank
 
 MAX_GROUPS = 65_536
 
@@ -137,16 +137,28 @@ def _infer_groupnorm(inputs, p):
     return [x]
 
 
+def _construct_groupnorm(inputs, p):
+    kwargs = {"num_groups": p["num_groups"], "num_channels": inputs[0].shape[0], "eps": p["eps"], "affine": p["affine"]}
+    return Constructor(nn.GroupNorm, kwargs, "nn.GroupNorm")
+
+
 GROUPNORM = LayerSpec(
     name="GroupNorm",
     category="norm",
     doc="Normalises groups of channels per sample; works with any batch size (small-batch vision).",
     params=(
-        Param("num_groups", INT, 8, "Number of channel groups (must divide the channels; 1 = LayerNorm over C, H, W)", min=1, max=MAX_GROUPS),
+        Param(
+            "num_groups",
+            INT,
+            8,
+            "Number of channel groups (must divide the channels; 1 = LayerNorm over C, H, W)",
+            min=1,
+            max=MAX_GROUPS,
+        ),
         _eps(),
         Param("affine", BOOL, True, "Learn a per-channel scale and shift"),
     ),
-    construct=lambda inputs, p: Constructor(nn.GroupNorm, {"num_groups": p["num_groups"], "num_channels": inputs[0].shape[0], "eps": p["eps"], "affine": p["affine"]}, "nn.GroupNorm"),
+    construct=_construct_groupnorm,
     infer=_infer_groupnorm,
     flops=lambda i, o, p: 0,
 )

@@ -60,7 +60,16 @@ def _window_params(n: int, dilation: bool) -> tuple[Param, ...]:
     dims = "the length" if n == 1 else "height and width"
     params = [
         Param("kernel_size", INTS, 2, f"Window size: one number, or one per dimension ({dims})", min=1, max=MAX_WINDOW, length=n),
-        Param("stride", INTS, None, "Step between windows; empty means kernel_size (non-overlapping windows)", min=1, max=MAX_WINDOW, length=n, optional=True),
+        Param(
+            "stride",
+            INTS,
+            None,
+            "Step between windows; empty means kernel_size (non-overlapping windows)",
+            min=1,
+            max=MAX_WINDOW,
+            length=n,
+            optional=True,
+        ),
         Param("padding", INTS, 0, "Values added on each side (at most half the kernel size)", min=0, max=MAX_WINDOW, length=n),
     ]
     if dilation:
@@ -98,7 +107,15 @@ AVGPOOL2D = LayerSpec(
     params=(
         *_window_params(2, dilation=False),
         Param("count_include_pad", BOOL, True, "Count padded zeros in the average at the borders"),
-        Param("divisor_override", INT, None, "Divide every window sum by this instead of the window size (empty: the size)", min=1, max=MAX_OUTPUT, optional=True),
+        Param(
+            "divisor_override",
+            INT,
+            None,
+            "Divide every window sum by this instead of the window size (empty: the size)",
+            min=1,
+            max=MAX_OUTPUT,
+            optional=True,
+        ),
     ),
     construct=_construct("AvgPool2d"),
     infer=_pool_infer("AvgPool2d", 2, {}),

@@ -167,7 +167,9 @@ def _backbone(arch: str, title: str) -> LayerSpec:
                 choices=("none", "imagenet"),
             ),
             Param("trainable", BOOL, True, "Off freezes every backbone parameter (feature extraction)"),
-            Param("features_only", BOOL, False, f"Drop the classifier head and return the {FEATURES[arch]} pooled features"),
+            Param(
+                "features_only", BOOL, False, f"Drop the classifier head and return the {FEATURES[arch]} pooled features"
+            ),
         ),
         construct=lambda inputs, p: Constructor(Backbone, {"arch": arch, **p}),
         infer=_infer(arch),
