@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 
@@ -12,9 +11,8 @@ import torch
 import torch.fx
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from tests.core.layer_checks import assert_layer_matches, random_input
+from tests.core.layer_checks import assert_layer_matches, decomposed, random_input
 from workbench.core.catalog import default_catalog
 from workbench.core.layers.recurrent import Recurrent
 from workbench.core.layers.sequence import (
@@ -28,22 +26,6 @@ from workbench.core.params import ParamError
 from workbench.core.tensors import ShapeError, TensorInfo
 
 SMALL = {"dim_feedforward": 32, "dropout": 0.0}
-
-
-@contextlib.contextmanager
-def decomposed():
-    """Make torch run the decomposed path whose matmuls FlopCounterMode can see.
-
-    On CPU in eval mode torch otherwise picks fused kernels that count 0 FLOPs: the oneDNN
-    LSTM, the MultiheadAttention / TransformerEncoderLayer fast path and flash attention.
-    """
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.backends.mkldnn.flags(enabled=False), sdpa_kernel(SDPBackend.MATH):
-            yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def check(type_name, params, *shapes, dtype="float32", high=10):
@@ -64,20 +46,20 @@ def build(type_name, params, *inputs):
 
 # --- recurrent -------------------------------------------------------------------------
 
-RECURRENT_PARAMS = [
-    {},
-    {"hidden_size": 6, "output": "last"},
-    {"hidden_size": 5, "bidirectional": True},
-    {"hidden_size": 5, "bidirectional": True, "output": "last"},
-    {"hidden_size": 4, "num_layers": 2, "dropout": 0.2},
-    {"hidden_size": 4, "num_layers": 2, "bidirectional": True, "output": "last", "bias": False},
-    {"hidden_size": 3, "num_layers": 3, "bidirectional": True},
+RECURRENT_CASES = [
+    ({}, (5, 7)),
+    ({"hidden_size": 6, "output": "last"}, (1, 3)),
+    ({"hidden_size": 6, "output": "last"}, (4, 9)),
+    ({"hidden_size": 5, "bidirectional": True}, (1, 3)),
+    ({"hidden_size": 5, "bidirectional": True, "output": "last"}, (5, 7)),
+    ({"hidden_size": 4, "num_layers": 2, "dropout": 0.2}, (3, 2)),
+    ({"hidden_size": 4, "num_layers": 2, "bidirectional": True, "output": "last", "bias": False}, (5, 7)),
+    ({"hidden_size": 3, "num_layers": 3, "bidirectional": True}, (2, 4)),
 ]
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("params", RECURRENT_PARAMS)
-@pytest.mark.parametrize("shape", [(1, 3), (5, 7)])
+@pytest.mark.parametrize("params, shape", RECURRENT_CASES)
 def test_recurrent_matches_forward(kind, params, shape):
     check(kind, params, shape)
 
@@ -176,27 +158,42 @@ def test_attention_matches_forward(params, shape):
     check("MultiheadAttention", params, shape)
 
 
-BLOCK_PARAMS = [
-    {"nhead": 2},
-    {"nhead": 1, "activation": "gelu", "norm_first": True},
-    {"nhead": 4, "bias": False, "layer_norm_eps": 1e-6},
+BLOCK_CASES = [
+    ({"nhead": 2}, (1, 4)),
+    ({"nhead": 2}, (5, 8)),
+    ({"nhead": 1, "activation": "gelu", "norm_first": True}, (3, 6)),
+    ({"nhead": 4, "bias": False, "layer_norm_eps": 1e-6}, (4, 8)),
+    ({"nhead": 3, "activation": "gelu"}, (2, 9)),
 ]
 
 
-@pytest.mark.parametrize("params", BLOCK_PARAMS)
-@pytest.mark.parametrize("shape", [(1, 4), (5, 8)])
+@pytest.mark.parametrize("params, shape", BLOCK_CASES)
 def test_encoder_layer_matches_forward(params, shape):
     check("TransformerEncoderLayer", {**SMALL, **params}, shape)
 
 
-@pytest.mark.parametrize("params", [*BLOCK_PARAMS, {"nhead": 2, "num_layers": 3, "causal": True}, {"num_layers": 1, "causal": True}])
-@pytest.mark.parametrize("shape", [(1, 4), (5, 8)])
+@pytest.mark.parametrize(
+    "params, shape",
+    [
+        *BLOCK_CASES,
+        ({"nhead": 2, "num_layers": 3, "causal": True}, (5, 8)),
+        ({"nhead": 2, "num_layers": 1, "causal": True, "norm_first": True}, (1, 4)),
+    ],
+)
 def test_encoder_matches_forward(params, shape):
     check("TransformerEncoder", {**SMALL, **params}, shape)
 
 
-@pytest.mark.parametrize("params", [*BLOCK_PARAMS, {"nhead": 2, "causal": False}])
-@pytest.mark.parametrize("target, memory", [((1, 4), (3, 4)), ((5, 8), (2, 8)), ((3, 4), (7, 4))])
+@pytest.mark.parametrize(
+    "params, target, memory",
+    [
+        ({"nhead": 2}, (1, 4), (3, 4)),
+        ({"nhead": 2}, (5, 8), (2, 8)),
+        ({"nhead": 2, "causal": False}, (3, 4), (7, 4)),
+        ({"nhead": 1, "activation": "gelu", "norm_first": True}, (4, 6), (4, 6)),
+        ({"nhead": 4, "bias": False, "layer_norm_eps": 1e-6, "causal": False}, (2, 8), (1, 8)),
+    ],
+)
 def test_decoder_layer_matches_forward(params, target, memory):
     check("TransformerDecoderLayer", {**SMALL, **params}, target, memory)
 
@@ -256,6 +253,7 @@ def test_causal_self_attention_ignores_later_steps(make):
     x = torch.randn(2, 7, 8)
     k = 4
     y = _perturb_after(x, k)
+    before = torch.backends.mha.get_fastpath_enabled()
     for fast in (True, False):  # the fused fast path and the decomposed path
         torch.backends.mha.set_fastpath_enabled(fast)
         try:
@@ -267,7 +265,7 @@ def test_causal_self_attention_ignores_later_steps(make):
                 full = make(False).eval()
                 assert not torch.allclose(full(x)[:, :k], full(y)[:, :k], atol=1e-3)
         finally:
-            torch.backends.mha.set_fastpath_enabled(True)
+            torch.backends.mha.set_fastpath_enabled(before)
 
 
 def test_causal_decoder_ignores_later_target_steps():
@@ -421,15 +419,19 @@ def test_module_traces_with_fx(cls, kwargs, shapes):
         def is_leaf_module(self, m, qualname):
             return isinstance(m, cls) or super().is_leaf_module(m, qualname)
 
-    class Host(nn.Module):
+    class One(nn.Module):
         def __init__(self):
             super().__init__()
             self.layer = module
 
-        def forward(self, *xs):
-            return self.layer(*xs)
+        def forward(self, x):
+            return self.layer(x)
 
-    host = Host()
+    class Two(One):
+        def forward(self, x, y):
+            return self.layer(x, y)
+
+    host = One() if len(shapes) == 1 else Two()
     xs = [torch.randn(s) for s in shapes]
     leaf = torch.fx.GraphModule(host, Leaf().trace(host))
     inlined = torch.fx.symbolic_trace(module)  # forward has no data-dependent control flow

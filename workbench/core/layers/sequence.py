@@ -299,7 +299,8 @@ def _encoder_flops(inputs, outputs, p):
 
 def _decoder_flops(inputs, outputs, p):
     (t, e), (s, _) = inputs[0].shape, inputs[1].shape
-    return _self_attention_flops(t, e) + _cross_attention_flops(t, s, e) + _feedforward_flops(t, e, p["dim_feedforward"])
+    ff = p["dim_feedforward"]
+    return _self_attention_flops(t, e) + _cross_attention_flops(t, s, e) + _feedforward_flops(t, e, ff)
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,7 +357,14 @@ EMBEDDING = LayerSpec(
     category="sequence",
     doc="Looks up a learned vector for every integer token id: [N, T] → [N, T, embedding_dim].",
     params=(
-        Param("num_embeddings", INT, 10000, "Vocabulary size: token ids run from 0 to num_embeddings - 1", min=1, max=100_000_000),
+        Param(
+            "num_embeddings",
+            INT,
+            10000,
+            "Vocabulary size: token ids run from 0 to num_embeddings - 1",
+            min=1,
+            max=100_000_000,
+        ),
         Param("embedding_dim", INT, 128, "Length of each token's vector", min=1, max=65_536),
         Param(
             "padding_idx",
@@ -379,7 +387,13 @@ POSITIONAL_ENCODING = LayerSpec(
     category="sequence",
     doc="Adds position information (fixed sinusoids or learned vectors) to [N, T, E] so attention can see word order.",
     params=(
-        Param("kind", CHOICE, "sinusoidal", "sinusoidal: fixed sin/cos waves; learned: a trained vector per position", choices=("sinusoidal", "learned")),
+        Param(
+            "kind",
+            CHOICE,
+            "sinusoidal",
+            "sinusoidal: fixed sin/cos waves; learned: a trained vector per position",
+            choices=("sinusoidal", "learned"),
+        ),
         Param("max_len", INT, 512, "Longest sequence supported (T must not exceed it)", min=1, max=1_000_000),
         Param("dropout", FLOAT, 0.0, "Dropout applied after adding the positions", min=0.0, max=1.0),
     ),
@@ -406,7 +420,7 @@ MULTIHEAD_ATTENTION = LayerSpec(
 TRANSFORMER_ENCODER_LAYER = LayerSpec(
     name="TransformerEncoderLayer",
     category="sequence",
-    doc="One Transformer encoder block over [N, T, E]: self-attention then a feed-forward network, each with residual + LayerNorm.",
+    doc="One Transformer encoder block over [N, T, E]: self-attention, then a feed-forward network (residual + LayerNorm).",
     params=_block_params(),
     construct=_construct_encoder_layer,
     infer=_infer_encoder("TransformerEncoderLayer"),
@@ -447,7 +461,13 @@ SEQUENCE_POOL = LayerSpec(
     category="sequence",
     doc="Reduces [N, T, F] to [N, F] over time: the mean, the max, or the last or first step (e.g. a CLS token).",
     params=(
-        Param("mode", CHOICE, "mean", "mean / max over all steps, or take the last or the first step", choices=("mean", "max", "last", "first")),
+        Param(
+            "mode",
+            CHOICE,
+            "mean",
+            "mean / max over all steps, or take the last or the first step",
+            choices=("mean", "max", "last", "first"),
+        ),
     ),
     construct=lambda inputs, p: Constructor(SequencePool, dict(p)),
     infer=_infer_pool,
