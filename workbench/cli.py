@@ -37,7 +37,7 @@ def _load(path: str) -> Project:
 def _print_diagnostics(diagnostics, stream) -> None:
     for d in diagnostics:
         where = d.node_id or "model"
-        print(f"{where}: {d.severity}: {d.message}", file=stream)
+        print(f"{where}: {d.severity}: {d.text}", file=stream)
 
 
 def cmd_summary(args) -> int:
@@ -92,6 +92,28 @@ def cmd_code(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from workbench.training import commands
+    from workbench.training.session import SetupError
+
+    project = _load(args.file)
+    try:
+        return commands.train(project, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
+                              runs_dir=args.runs_dir, resume=args.resume, as_json=args.json)
+    except SetupError as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_runs(args) -> int:
+    from workbench.training import commands
+    from workbench.training.session import SetupError
+
+    try:
+        return commands.runs(args.dir, as_json=args.json)
+    except SetupError as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -102,7 +124,19 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "summary": (cmd_summary, "print each node's output shape, parameters and FLOPs"),
     "validate": (cmd_validate, "check the graph and print its diagnostics"),
     "code": (cmd_code, "write the model as a standalone PyTorch source file"),
+    "train": (cmd_train, "train the project headless and save a run folder"),
+    "runs": (cmd_runs, "list training runs with their final metrics"),
 }
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     code = sub.add_parser("code", help=COMMANDS["code"][1])
     code.add_argument("file", help="a .wbproj project file")
     code.add_argument("-o", "--output", help="write to this .py file instead of standard output")
+    train = sub.add_parser("train", help=COMMANDS["train"][1])
+    train.add_argument("file", help="a .wbproj project file")
+    train.add_argument("--epochs", type=_positive_int, help="train this many epochs (default: the project's)")
+    train.add_argument("--batch-size", type=_positive_int, help="samples per step (per process under torchrun)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default: the project's)")
+    train.add_argument("--runs-dir", help="folder that holds run folders (default: ./runs)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder from its last checkpoint")
+    train.add_argument("--json", action="store_true", help="print one JSON object per event")
+    runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
+    runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
+    runs.add_argument("--json", action="store_true", help="print one JSON object per run")
     return parser
 
 

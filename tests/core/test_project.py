@@ -95,6 +95,10 @@ def test_file_level_errors(tmp_path):
         load_project(tmp_path / "missing.wbproj")
     with pytest.raises(ProjectError, match="is a folder"):
         load_project(tmp_path)
+    nan = tmp_path / "nan.wbproj"
+    nan.write_text(json.dumps(DOC).replace('"pos": [0, 0]', '"pos": [NaN, 0]'))
+    with pytest.raises(ProjectError, match="NaN is not a number JSON allows"):
+        load_project(nan)
     binary = tmp_path / "b.wbproj"
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ProjectError, match="not UTF-8"):

@@ -76,6 +76,12 @@ class LayerSpec:
     outputs: int = 1
     input_names: tuple[str, ...] = ()
     check: Callable[[dict], None] | None = None  # cross-parameter validation
+    # False when `infer` depends on more than its arguments (e.g. a weights file on
+    # disk), so its results must not be memoised.
+    pure: bool = True
+    # (parameters, trainable parameters) without building the real module; for layers
+    # whose construction is costly or touches files (pretrained backbones).
+    count_params: Callable[[Sequence[TensorInfo], dict], tuple[int, int]] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

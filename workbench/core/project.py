@@ -87,15 +87,23 @@ def load_project(path: str | os.PathLike, catalog: Catalog | None = None) -> Pro
     except UnicodeDecodeError as exc:
         raise ProjectError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ProjectError(f"{path}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise ProjectError(f"{path}: invalid JSON ({exc})") from None
     try:
         project = project_from_dict(doc, catalog, default_name=path.stem)
     except ProjectError as exc:
         raise ProjectError(f"{path}: {exc}") from None
     project.path = path
     return project
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: str = "untitled") -> Project:

@@ -33,9 +33,14 @@ class Diagnostic:
     message: str
     field: str | None = None  # the parameter at fault, when there is one
 
+    @property
+    def text(self) -> str:
+        """The message with the parameter at fault in front, when there is one."""
+        return f"{self.field}: {self.message}" if self.field else self.message
+
     def __str__(self) -> str:
         where = f"{self.node_id}: " if self.node_id else ""
-        return f"{self.severity}: {where}{self.message}"
+        return f"{self.severity}: {where}{self.text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +94,13 @@ def freeze(value):
 
 def infer_node(spec: LayerSpec, params: dict, inputs: tuple[TensorInfo, ...]) -> _Outcome:
     """One node's outputs for given inputs, memoised; never raises on user input."""
-    try:
-        key = (spec.name, id(spec), freeze(params), inputs)
-        hash(key)
-    except TypeError:
-        key = None
+    key = None
+    if spec.pure:
+        try:
+            key = (spec.name, id(spec), freeze(params), inputs)
+            hash(key)
+        except TypeError:
+            key = None
     if key is not None:
         hit = _memo.get(key)
         if hit is not None:

@@ -83,7 +83,9 @@ def _param_counts(spec: LayerSpec, key, resolved: dict, inputs) -> tuple[int, in
     cache_key = (spec.name, id(spec), key, inputs)
     hit = _PARAM_CACHE.get(cache_key)
     if hit is None:
-        if spec.construct is None:
+        if spec.count_params is not None:
+            hit = spec.count_params(list(inputs), resolved)
+        elif spec.construct is None:
             hit = (0, 0)
         else:
             try:

@@ -150,6 +150,15 @@ def count_flops(arch: str, features_only: bool, shape: tuple[int, ...]) -> int:
     return counter.get_total_flops()
 
 
+@functools.lru_cache(maxsize=64)
+def count_params(arch: str, trainable: bool, features_only: bool) -> tuple[int, int]:
+    """(parameters, trainable) of the architecture, built on meta: no weights are read."""
+    with torch.device("meta"):
+        model = Backbone(arch, trainable=trainable, features_only=features_only)
+    total = sum(p.numel() for p in model.parameters())
+    return total, sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def _backbone(arch: str, title: str) -> LayerSpec:
     return LayerSpec(
         name=arch,
@@ -174,6 +183,8 @@ def _backbone(arch: str, title: str) -> LayerSpec:
         construct=lambda inputs, p: Constructor(Backbone, {"arch": arch, **p}),
         infer=_infer(arch),
         flops=lambda i, o, p: count_flops(arch, p["features_only"], tuple(i[0].shape)),
+        pure=False,  # the imagenet check looks at the torch cache on disk
+        count_params=lambda i, p: count_params(arch, p["trainable"], p["features_only"]),
     )
 
 
