@@ -245,7 +245,7 @@ def test_seq2seq_feeds_target_and_memory_to_the_decoder(example):
     assert ports == {0: "tgt_pos", 1: "encoder"}
     assert set(b.inputs) == {"source", "target"}
     assert b.inputs["source"].shape == (BATCH, 24) and b.inputs["target"].shape == (BATCH, 20)
-    assert expected_shapes(b) == [(BATCH, 20, 1000)]
+    assert expected_shapes(b) == [(BATCH, 20, 20)]  # one logit per vocabulary token
 
 
 # summary counts parameters by building the backbone on the meta device, which loads the cached
