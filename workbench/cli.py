@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workbench.core.compile import CompileError
 from workbench.core.project import Project, ProjectError, load_project
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
@@ -73,6 +72,7 @@ def cmd_validate(args) -> int:
 
 def cmd_code(args) -> int:
     from workbench.core.codegen import codegen
+    from workbench.core.compile import CompileError
     from workbench.core.project import atomic_write_text
 
     project = _load(args.file)
@@ -114,6 +114,29 @@ def cmd_runs(args) -> int:
         raise UserError(str(exc)) from None
 
 
+def cmd_export(args) -> int:
+    from workbench.export import ExportError, export
+
+    project = _load(args.file)
+    try:
+        report = export(
+            project,
+            args.format,
+            args.output,
+            weights=args.weights,
+            opset=args.opset,
+            static_batch=args.static_batch,
+            onnx_exporter=args.onnx_exporter,
+        )
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(report.text())
+    if not report.ok:
+        print(f"verification failed: {report.failure}", file=sys.stderr)
+        return EXIT_DIAGNOSTICS
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -126,6 +149,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "code": (cmd_code, "write the model as a standalone PyTorch source file"),
     "train": (cmd_train, "train the project headless and save a run folder"),
     "runs": (cmd_runs, "list training runs with their final metrics"),
+    "export": (cmd_export, "export to ONNX, TorchScript, torch.export, a state dict or PyTorch source, and verify it"),
 }
 
 
@@ -161,6 +185,29 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
     runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
     runs.add_argument("--json", action="store_true", help="print one JSON object per run")
+    export = sub.add_parser(
+        "export",
+        help=COMMANDS["export"][1],
+        description="Export and verify. Exit status: 0 exported and verified, 1 exported but verification "
+        "failed (the report says why), 2 a mistake or a node that cannot be exported (named).",
+    )
+    export.add_argument("file", help="a .wbproj project file")
+    export.add_argument("--format", required=True, choices=["onnx", "torchscript", "pt2", "state_dict", "python"])
+    export.add_argument("-o", "--output", required=True, help="the file to write, or an existing folder")
+    export.add_argument(
+        "--weights",
+        metavar="RUN_DIR_OR_CHECKPOINT",
+        help="a run folder (best.pt, else final.pt, else checkpoint.pt), a checkpoint or a state-dict file "
+        "(default: initialise from the project's training.seed)",
+    )
+    export.add_argument("--opset", type=int, help="ONNX opset (default: the newest both exporters write natively)")
+    export.add_argument("--static-batch", action="store_true", help="fix the batch dimension at 1 instead of dynamic")
+    export.add_argument(
+        "--onnx-exporter",
+        choices=["torchscript", "dynamo"],
+        default="torchscript",
+        help="the ONNX exporter to try first (default: torchscript, the fast one); the other is the fallback",
+    )
     return parser
 
 

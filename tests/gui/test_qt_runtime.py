@@ -1,4 +1,4 @@
-"""Guards against a known-bad Qt binding, and the read-only model window."""
+"""Guards against a known-bad Qt binding, and the editor opening an example."""
 
 import sys
 
@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from workbench.core.project import load_project
 from workbench.paths import DEFAULT_EXAMPLE
-from workbench.ui.model_view import ModelView
+from workbench.ui.main_window import MainWindow
 
 
 def test_void_qt_calls_keep_none_alive(qtbot):
@@ -22,12 +22,13 @@ def test_void_qt_calls_keep_none_alive(qtbot):
     assert after >= before - 1000, f"PySide6 {pyside_version} leaks references to None ({before} -> {after})"
 
 
-def test_model_view_shows_the_example(qtbot):
-    window = ModelView(load_project(DEFAULT_EXAMPLE))
+def test_the_editor_opens_the_default_example(qtbot):
+    project = load_project(DEFAULT_EXAMPLE)
+    window = MainWindow(project)
     qtbot.addWidget(window)
     window.show()
-    table = window.table
+    table = window.summary.table
     ids = [table.item(row, 0).text() for row in range(table.rowCount())]
-    assert ids[0] == "input" and ids[-1] == "out"
-    assert "parameters" in window.statusBar().currentMessage()
+    assert ids[0] == "image" and ids[-1] == "out"
+    assert set(window.scene.nodes) == set(project.graph.nodes)
     assert window.windowTitle().startswith("digits_cnn.wbproj")

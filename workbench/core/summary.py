@@ -106,15 +106,19 @@ def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
     rows = []
     total = trainable_total = 0
     flops_total: int | None = 0
+    feeds: dict[str, list] = {}
+    for edge in graph.edges:
+        feeds.setdefault(edge.target, []).append(edge)
     for node_id in result.order:
         node = graph.nodes[node_id]
-        spec = graph.catalog.get(node.type)
         outs = result.outputs.get(node_id)
         shape = ", ".join(str(o) for o in outs) if outs else ("" if outs == () else "?")
         if outs is None or node_id not in result.resolved:
             rows.append(NodeStats(node_id, node.type, shape, None, None, None))
             continue
-        inputs = tuple(result.outputs[e.source][e.source_port] for e in graph.in_edges(node_id))
+        spec = graph.catalog.get(node.type)
+        edges = sorted(feeds.get(node_id, ()), key=lambda e: e.target_port)
+        inputs = tuple(result.outputs[e.source][e.source_port] for e in edges)
         params, trainable, flops = node_stats(spec, result.resolved[node_id], inputs, outs)
         rows.append(NodeStats(node_id, node.type, shape, params, trainable, flops))
         if node_id in result.live:

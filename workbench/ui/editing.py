@@ -1,0 +1,177 @@
+"""Edits on the selection: add, delete, copy/paste/duplicate, auto-layout.
+
+Each builds core commands (a Macro when it is several) and pushes them through the
+document, so every one is a single undo step; nothing here touches the graph directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from PySide6.QtCore import QMimeData, QPointF
+from PySide6.QtWidgets import QApplication
+
+from workbench.core.commands import AddNode, Connect, Disconnect, Macro, MoveNodes, RemoveNode
+from workbench.core.graph import Graph, InvalidIdError, check_node_id
+from workbench.ui.canvas.layout import Y_STEP, layout
+from workbench.ui.canvas.node_item import NODE_H, NODE_W, snap
+
+NODES_MIME = "application/x-workbench-nodes"
+PASTE_OFFSET = 40.0
+
+
+def fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
+    """Like Graph.unique_id, but also avoiding ids chosen earlier in the same edit."""
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", base).lower() or "node"
+    if not re.match(r"[A-Za-z_]", stem):
+        stem = "n_" + stem
+    stem = re.sub(r"\d+$", "", stem) or stem
+    i = 1
+    while True:
+        candidate = f"{stem}{i}"
+        if candidate not in graph.nodes and candidate not in taken:
+            try:
+                check_node_id(candidate)
+                return candidate
+            except InvalidIdError:
+                pass
+        i += 1
+
+
+class Editor:
+    """Selection-level edits for one document shown in one scene."""
+
+    def __init__(self, document, scene, view) -> None:
+        self.document = document
+        self.graph = document.graph
+        self.scene = scene
+        self.view = view
+
+    def _push(self, command) -> bool:
+        error = self.document.push(command)
+        if error:
+            self.scene.message.emit(error)
+        return error is None
+
+    # ---- adding --------------------------------------------------------------------
+    def add_layer(self, type_name: str, pos: QPointF | None = None, wire: bool = False) -> str | None:
+        """Add a layer at `pos`, or below the selected node and fed by it (`wire`)."""
+        spec = self.graph.catalog.get(type_name)
+        node_id = fresh_id(self.graph, type_name, set())
+        selected = self.scene.selected_node_ids()
+        source = self.graph.node(selected[-1]) if wire and len(selected) >= 1 else None
+        if pos is None:
+            if source is not None:
+                x, y = source.pos[0], source.pos[1] + Y_STEP
+                while any(abs(n.pos[0] - x) < NODE_W and abs(n.pos[1] - y) < NODE_H for n in self.graph):
+                    x += NODE_W + 60
+                pos = QPointF(x, y)
+            else:
+                c = self.view.visible_center()
+                pos = QPointF(snap(c.x() - NODE_W / 2), snap(c.y() - NODE_H / 2))
+        commands = [AddNode(node_id, type_name, {}, (pos.x(), pos.y()))]
+        src_spec = self.graph.catalog.get(source.type) if source is not None else None
+        if source is not None and src_spec.outputs > 0 and spec.inputs > 0:
+            commands.append(Connect(source.id, node_id))
+        command = commands[0] if len(commands) == 1 else Macro(f"Add {type_name}", commands)
+        if not self._push(command):
+            return None
+        self.scene.select_nodes([node_id])
+        return node_id
+
+    # ---- deleting ------------------------------------------------------------------
+    def delete_selection(self) -> None:
+        nodes = self.scene.selected_node_ids()
+        gone = set(nodes)
+        edges = [e for e in self.scene.selected_edges() if e.source not in gone and e.target not in gone]
+        commands = [Disconnect(e) for e in edges] + [RemoveNode(n) for n in nodes]
+        if not commands:
+            return
+        label = f"Delete {nodes[0]}" if len(nodes) == 1 and not edges else f"Delete {len(commands)} items"
+        self._push(Macro(label, commands))
+
+    # ---- clipboard -----------------------------------------------------------------
+    def selection_data(self) -> dict | None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return None
+        chosen = set(ids)
+        nodes = [self.graph.node(n).to_dict() for n in self.graph.nodes if n in chosen]
+        edges = [e.to_dict() for e in self.graph.edges if e.source in chosen and e.target in chosen]
+        return {"nodes": nodes, "edges": edges}
+
+    def copy(self) -> bool:
+        data = self.selection_data()
+        if data is None:
+            return False
+        mime = QMimeData()
+        text = json.dumps(data)
+        mime.setData(NODES_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        n = len(data["nodes"])
+        self.scene.message.emit(f"Copied {n} layer{'s' if n != 1 else ''}")
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self) -> list[str]:
+        mime = QApplication.clipboard().mimeData()
+        if mime is None or not mime.hasFormat(NODES_MIME):
+            self.scene.message.emit("Nothing to paste: copy some layers first")
+            return []
+        try:
+            data = json.loads(bytes(mime.data(NODES_MIME)).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return []
+        return self.insert(data)
+
+    def duplicate(self) -> list[str]:
+        data = self.selection_data()
+        return self.insert(data) if data else []
+
+    def insert(self, data: dict) -> list[str]:
+        """Add copies of serialised nodes (new ids) and their internal edges, as one step."""
+        nodes = [n for n in data.get("nodes", []) if n.get("type") in self.graph.catalog]
+        if not nodes:
+            return []
+        occupied = {tuple(n.pos) for n in self.graph}
+        offset = PASTE_OFFSET
+        first = nodes[0].get("pos", [0, 0])
+        while (first[0] + offset, first[1] + offset) in occupied:
+            offset += PASTE_OFFSET
+        taken: set[str] = set()
+        new_ids: dict[str, str] = {}
+        commands = []
+        for node in nodes:
+            new_id = fresh_id(self.graph, node["id"], taken)
+            taken.add(new_id)
+            new_ids[node["id"]] = new_id
+            x, y = node.get("pos", [0, 0])
+            commands.append(AddNode(new_id, node["type"], dict(node.get("params") or {}), (x + offset, y + offset)))
+        for e in data.get("edges", []):
+            if e.get("source") in new_ids and e.get("target") in new_ids:
+                commands.append(
+                    Connect(new_ids[e["source"]], new_ids[e["target"]], e.get("source_port", 0), e.get("target_port", 0))
+                )
+        n = len(nodes)
+        if not self._push(Macro(f"Paste {n} layer{'s' if n != 1 else ''}", commands)):
+            return []
+        self.scene.select_nodes(list(new_ids.values()))
+        return list(new_ids.values())
+
+    # ---- arranging -----------------------------------------------------------------
+    def select_all(self) -> None:
+        self.scene.select_nodes(list(self.graph.nodes))
+
+    def auto_layout(self) -> None:
+        targets = layout(self.graph)
+        moves = {n: (self.graph.node(n).pos, p) for n, p in targets.items() if self.graph.node(n).pos != p}
+        if not moves:
+            self.scene.message.emit("Already laid out")
+            return
+        self._push(Macro("Auto-layout", [MoveNodes(moves)]))
+        self.scene.reroute()

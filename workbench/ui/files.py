@@ -1,0 +1,144 @@
+"""New, Open, Save, Save As, recent files, and the unsaved-changes question.
+
+A file that cannot be read opens nothing: the error is shown and the current document
+stays as it was. A template becomes an untitled copy, so Save never overwrites a
+bundled example without asking where to save.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+from workbench.core.project import SUFFIX, ProjectError, load_project, save_project
+from workbench.ui import settings
+from workbench.ui.templates import BLANK, TemplateGallery, blank_project
+
+FILTER = "Model Workbench project (*.wbproj);;All files (*)"
+Btn = QMessageBox.StandardButton
+
+
+class Files(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+
+    @property
+    def document(self):
+        return self.window.document
+
+    # ---- questions ------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """True when the current document may be replaced or closed (saved, or changes dropped)."""
+        doc = self.document
+        if doc is None or not doc.is_modified:
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "Unsaved changes",
+            f"Save the changes to {doc.display_name} before closing it?",
+            Btn.Save | Btn.Discard | Btn.Cancel,
+            Btn.Save,
+        )
+        if answer == Btn.Save:
+            return self.save()
+        return answer == Btn.Discard
+
+    def _error(self, title: str, message: str) -> None:
+        QMessageBox.critical(self.window, title, message)
+
+    # ---- commands ---------------------------------------------------------------------
+    def new(self) -> bool:
+        if not self.confirm_discard():
+            return False
+        gallery = TemplateGallery(self.window)
+        try:
+            if gallery.exec() != QDialog.DialogCode.Accepted:
+                return False
+            choice = gallery.choice()
+        finally:
+            gallery.deleteLater()
+        return self.new_from(choice)
+
+    def new_from(self, choice: str | None) -> bool:
+        if choice is None:
+            return False
+        if choice == BLANK:
+            project = blank_project()
+        else:
+            try:
+                project = load_project(choice)
+            except ProjectError as exc:
+                self._error("Cannot use this template", str(exc))
+                return False
+            project.path = None  # an untitled copy: Save asks where
+        self.window.set_project(project)
+        return True
+
+    def open(self, path: str | Path | None = None) -> bool:
+        if not self.confirm_discard():
+            return False
+        if path is None:
+            start = str(self.document.path.parent) if self.document and self.document.path else ""
+            path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILTER)
+            if not path:
+                return False
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            self._error("Cannot open the project", str(exc))
+            if not Path(path).exists():
+                settings.remove_recent_file(Path(path))
+            return False
+        self.window.set_project(project)
+        settings.add_recent_file(Path(path))
+        return True
+
+    def save(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        if doc.path is None:
+            return self.save_as()
+        return self._write(doc.path)
+
+    def save_as(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        start = str(doc.path) if doc.path else f"{doc.project.name}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", start, FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        return self._write(path)
+
+    def _write(self, path: Path) -> bool:
+        doc = self.document
+        try:
+            save_project(doc.project, path)
+        except OSError as exc:
+            self._error("Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        doc.mark_saved(path)
+        settings.add_recent_file(path)
+        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    # ---- recent files --------------------------------------------------------------------
+    def fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        files = settings.recent_files()
+        for path in files:
+            action = menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.setEnabled(path.exists())
+            action.triggered.connect(lambda _checked=False, p=path: self.open(p))
+        if not files:
+            menu.addAction("No recent files").setEnabled(False)

@@ -1,0 +1,98 @@
+"""File > New: a gallery of the bundled example projects, each with a one-line description."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
+
+from workbench.paths import examples
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+BLANK = "blank"
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path | None  # None: the blank model
+    name: str
+    description: str
+
+
+def describe(doc: dict) -> str:
+    """A one-line description: the file's own "description", else one derived from it."""
+    if isinstance(doc.get("description"), str) and doc["description"].strip():
+        return doc["description"].strip()
+    nodes = doc.get("graph", {}).get("nodes", [])
+    inputs = []
+    for n in nodes:
+        if n.get("type") == "Input":
+            params = n.get("params", {})
+            shape = "[" + ", ".join(str(v) for v in params.get("shape", [])) + "]"
+            kind = "token ids " if params.get("dtype") == "int64" else ""
+            inputs.append(f"{kind}{shape}")
+    layers = Counter(n.get("type") for n in nodes if n.get("type") not in ("Input", "Output"))
+    top = ", ".join(f"{t} ×{c}" if c > 1 else t for t, c in layers.most_common(3))
+    more = "…" if len(layers) > 3 else ""
+    data = doc.get("data", {})
+    source = data.get("source", "")
+    dataset = data.get("params", {}).get("name") or ""
+    parts = [f"{' + '.join(inputs) or 'no input'} → {sum(layers.values())} layers: {top}{more}"]
+    if source:
+        parts.append(f"data: {source}{' ' + dataset if dataset else ''}")
+    return " · ".join(parts)
+
+
+def bundled_templates() -> list[Template]:
+    found = [Template(None, "Blank model", "An Input and an Output: start from scratch")]
+    for path in examples():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found.append(Template(path, str(doc.get("name") or path.stem), describe(doc)))
+    return found
+
+
+def blank_project():
+    from workbench.core.graph import Graph
+    from workbench.core.project import Project
+
+    graph = Graph()
+    graph.add_node("input", "Input", {"shape": [1, 28, 28]}, (0, 0))
+    graph.add_node("out", "Output", {}, (0, 240))
+    return Project(name="untitled", graph=graph)
+
+
+class TemplateGallery(QDialog):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self.resize(620, 460)
+        self.list = QListWidget(self)
+        self.list.setWordWrap(True)
+        self.list.setSpacing(2)
+        for template in bundled_templates():
+            item = QListWidgetItem(f"{template.name}\n{template.description}")
+            item.setData(PATH_ROLE, str(template.path) if template.path else BLANK)
+            item.setToolTip(template.description)
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.list.itemActivated.connect(lambda _item: self.accept())
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Start from a template (the copy is yours: Save asks where to keep it)."))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def choice(self) -> str | None:
+        """The chosen example's path, BLANK, or None."""
+        item = self.list.currentItem()
+        return item.data(PATH_ROLE) if item is not None else None
