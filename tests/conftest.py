@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +19,20 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(home / "torch"))
     yield home
+
+
+@pytest.fixture(scope="session")
+def resnet18_torch_home(tmp_path_factory) -> Path:
+    """A TORCH_HOME holding a freshly initialised resnet18 state dict where torch.hub would
+    cache the DEFAULT ImageNet weights (<TORCH_HOME>/hub/checkpoints/<basename of the url>),
+    so "imagenet" backbones work offline in tests. Built once per session (~45 MB)."""
+    import torch
+    import torchvision
+
+    home = tmp_path_factory.mktemp("torch_home")
+    name = os.path.basename(torchvision.models.ResNet18_Weights.DEFAULT.url)
+    target = home / "hub" / "checkpoints" / name
+    target.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), target)
+    return home

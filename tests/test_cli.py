@@ -283,7 +283,7 @@ MISTAKES = {
     "wrong-format": (_doc(lambda d: d.update(format="keras-model")), ["not a Model Workbench project", "'keras-model'"]),
     "newer-version": (_doc(lambda d: d.update(version=2)), ["newer Model Workbench", "version 2", "reads up to 1"]),
     "version-as-text": (_doc(lambda d: d.update(version="1")), ["version: must be a whole number"]),
-    "unknown-layer-type": (_doc(_node(1, type="Conv9d")), ["graph.nodes[1]", "unknown layer type 'Conv9d'"]),
+    "empty-layer-type": (_doc(_node(1, type="")), ["graph.nodes[1]", "a layer type must be a name"]),
     "dangling-edge-target": (_doc(_add_edge({"source": "fc", "target": "ghost"})), ["graph.edges[9]", "'ghost'"]),
     "dangling-edge-source": (_doc(_add_edge({"source": "ghost", "target": "out"})), ["graph.edges[9]", "'ghost'"]),
     "edge-port-out-of-range": (_doc(lambda d: d["graph"]["edges"][0].update(target_port=3)), ["graph.edges[0]", "no input port 3"]),
@@ -318,6 +318,17 @@ def test_user_mistake_is_one_error_line(mistake, command, tmp_path, capsys):
     assert str(path) in line  # says which file
     for part in expected:
         assert part in line, (part, line)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_missing_layer_type_opens_and_is_a_diagnostic(command, tmp_path, capsys):
+    """A layer type no installed plugin provides is not a user mistake: the project opens
+    and the node is reported like any other graph error (exit 1)."""
+    path = write_doc(tmp_path / "p.wbproj", mutated(_node(1, type="Conv9d")))
+    verb, *options = COMMANDS[command]
+    code, out, err = run([verb, path, *options], capsys)
+    assert code == 1 and "Traceback" not in out + err
+    assert "conv1: error: missing layer type 'Conv9d' (no installed plugin provides it)" in out + err
 
 
 def test_user_mistake_with_output_file_writes_nothing(tmp_path, capsys):

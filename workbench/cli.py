@@ -27,10 +27,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load(path: str) -> Project:
+    _load_plugins()
     try:
         return load_project(path)
     except ProjectError as exc:
         raise UserError(str(exc)) from None
+
+
+def _load_plugins() -> None:
+    """Plugin layers first, so projects using them open; a broken plugin is skipped."""
+    from workbench.plugins import load_plugins
+
+    for failure in load_plugins().failed:
+        print(f"warning: plugin {failure.source} not loaded: {failure.error} (see 'workbench plugins')", file=sys.stderr)
 
 
 def _print_diagnostics(diagnostics, stream) -> None:
@@ -137,6 +146,39 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_plugins(args) -> int:
+    from workbench.plugins import load_plugins
+
+    print(load_plugins().text())
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from workbench.core.importer import ImportFailure, import_model, parse_shape, save_weights
+    from workbench.core.project import save_project
+
+    target = Path(args.output)
+    weights = target.with_suffix(".pt")
+    try:
+        shapes = [parse_shape(text) for text in (args.input_shape or ["3,224,224"])]
+        result = import_model(args.module, shapes, name=args.name)
+    except ImportFailure as exc:
+        raise UserError(str(exc)) from None
+    if args.weights:
+        result.project.extra["imported"]["weights"] = weights.name
+    try:
+        save_project(result.project, target)
+        if args.weights:
+            save_weights(weights, result.state_dict)
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename or target}: {exc.strerror}") from None
+    print(result.text())
+    print(f"wrote {target}")
+    if args.weights:
+        print(f"wrote {weights} (use it with --weights)")
+    return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -150,6 +192,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "train": (cmd_train, "train the project headless and save a run folder"),
     "runs": (cmd_runs, "list training runs with their final metrics"),
     "export": (cmd_export, "export to ONNX, TorchScript, torch.export, a state dict or PyTorch source, and verify it"),
+    "plugins": (cmd_plugins, "list plugin layers: where they load from, what loaded, what failed and why"),
+    "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
 }
 
 
@@ -208,6 +252,31 @@ def build_parser() -> argparse.ArgumentParser:
         default="torchscript",
         help="the ONNX exporter to try first (default: torchscript, the fast one); the other is the fallback",
     )
+    sub.add_parser("plugins", help=COMMANDS["plugins"][1])
+    imported = sub.add_parser(
+        "import",
+        help=COMMANDS["import"][1],
+        description="Trace a PyTorch model with torch.fx and write it as a project: known torch.nn layers and "
+        "functions become catalog layers, the rest FxModule nodes (reported). Exit status: 0 written and the "
+        "compiled graph reproduces the model, 1 written but it does not (or cannot compile), 2 a mistake.",
+    )
+    imported.add_argument(
+        "module",
+        metavar="MODULE_PATH",
+        help="package.module:factory (e.g. torchvision.models:resnet18) or path/to/file.py:name, where name is "
+        "an nn.Module class without required arguments or a function returning a module",
+    )
+    imported.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="C,H,W",
+        help="per-sample input shape without the batch (default 3,224,224); repeat for each forward argument",
+    )
+    imported.add_argument(
+        "--weights", action="store_true", help="also write the model's weights beside the project (OUT.pt)"
+    )
+    imported.add_argument("--name", help="project name (default: the factory's name)")
+    imported.add_argument("-o", "--output", required=True, help="the .wbproj file to write")
     return parser
 
 

@@ -86,3 +86,20 @@ def test_refused_command_is_not_pushed(stack):
     with pytest.raises(CycleError):
         stack.push(Connect("b", "a"))
     assert stack.undo() and stack.graph.edges[-1] != Edge("a", "b") and "b" in stack.graph
+
+
+def test_refused_move_moves_nothing(stack):
+    from workbench.core.graph import GraphError
+
+    before = stack.graph.to_dict()
+    for bad in ({"fc": ((0, 120), (9, 9)), "ghost": ((0, 0), (1, 1))}, {"fc": ((0, 120), (9, 9)), "act": ((0, 240), (float("nan"), 1))}):
+        with pytest.raises(GraphError):
+            stack.push(MoveNodes(bad))
+        assert stack.graph.to_dict() == before
+
+
+def test_set_params_needs_an_object(stack):
+    from workbench.core.graph import GraphError
+
+    with pytest.raises(GraphError, match="must be an object"):
+        stack.push(SetParams("fc", ["out_features", 3]))

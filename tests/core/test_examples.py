@@ -45,22 +45,6 @@ BATCH = 2
 # ---- fake torch hub cache for the ImageNet ResNet-18 (conftest-compatible) ------------------
 
 
-@pytest.fixture(scope="session")
-def resnet18_torch_home(tmp_path_factory) -> Path:
-    """A TORCH_HOME holding a freshly initialised resnet18 state dict where torch.hub would
-    cache the DEFAULT ImageNet weights: <TORCH_HOME>/hub/checkpoints/<basename of the url>.
-    Built once per session (~45 MB)."""
-    import torchvision
-
-    home = tmp_path_factory.mktemp("torch_home")
-    name = os.path.basename(torchvision.models.ResNet18_Weights.DEFAULT.url)
-    target = home / "hub" / "checkpoints" / name
-    target.parent.mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(torchvision.models.resnet18().state_dict(), target)
-    return home
-
-
 @pytest.fixture
 def fake_resnet18_cache(resnet18_torch_home, monkeypatch) -> Path:
     """Point TORCH_HOME at the fake cache for one test (after the autouse isolated home)."""

@@ -69,7 +69,7 @@ def bad(**changes):
         (bad(version=VERSION + 1), "newer Model Workbench"),
         (bad(version="1"), "version: must be a whole number"),
         (bad(graph__nodes=5), "graph.nodes: must be a list, got 5"),
-        (bad(graph__nodes__1__type="Linearr"), "graph.nodes[1]: unknown layer type 'Linearr'"),
+        (bad(graph__nodes__1__type=""), "graph.nodes[1]: a layer type must be a name"),
         (bad(graph__nodes__1__params=[1]), "graph.nodes[1].params: must be an object"),
         (bad(graph__nodes__1__id=7), "graph.nodes[1].id: must be text, got 7"),
         (bad(graph__nodes__2__id="fc"), "graph.nodes[2]: a node with id 'fc' already exists"),
@@ -84,6 +84,29 @@ def test_malformed_documents_say_where(doc, message):
     with pytest.raises(ProjectError) as info:
         project_from_dict(doc)
     assert message in str(info.value)
+
+
+def test_missing_layer_type_opens_marked_and_round_trips_unchanged(tmp_path):
+    """A type no installed plugin provides: the project opens, the node carries an error
+    diagnostic, its params and edges are kept verbatim, and compile names the node."""
+    from workbench.core.compile import CompileError, compile_graph
+    from workbench.core.shapes import infer_shapes
+
+    doc = bad(graph__nodes__1__type="Linearr")
+    doc["graph"]["nodes"][1]["params"] = {"out_features": 2, "whatever": [1, {"a": None}]}
+    path = tmp_path / "p.wbproj"
+    path.write_text(json.dumps(doc))
+    project = load_project(path)
+    graph = project.graph
+    assert graph.is_missing("fc") and graph.spec("fc").category == "missing"
+    assert [(e.source, e.target) for e in graph.edges] == [("x", "fc"), ("fc", "out")]
+    result = infer_shapes(graph)
+    assert [str(d) for d in result.errors] == ["error: fc: missing layer type 'Linearr' (no installed plugin provides it)"]
+    with pytest.raises(CompileError) as info:
+        compile_graph(graph)
+    assert info.value.node_id == "fc" and "missing layer type 'Linearr'" in info.value.reason
+    save_project(project, tmp_path / "again.wbproj")
+    assert json.loads((tmp_path / "again.wbproj").read_text()) == doc
 
 
 def test_file_level_errors(tmp_path):

@@ -170,3 +170,26 @@ def test_layer_without_a_formula_runs_on_meta():
         catalog,
     )
     assert infer_shapes(g).output("t") == TensorInfo((3, 15))
+
+
+def test_memo_tells_true_from_one():
+    g = mlp((4,))
+    g.set_params("fc", {"out_features": 1})
+    assert infer_shapes(g).ok
+    g.set_params("fc", {"out_features": True})
+    assert infer_shapes(g).errors[0].field == "out_features"
+
+
+def test_edit_behind_a_failing_node_is_not_lost():
+    g = build(
+        [("x", "Input", {"shape": [4]}), ("a", "Linear", {"out_features": 3}), ("b", "Linear", {"out_features": 5}), ("out", "Output", {})],
+        [("x", "a"), ("a", "b"), ("b", "out")],
+    )
+    live = ShapeInference(g)
+    live.result()
+    g.set_params("a", {"out_features": 0})  # a fails, so b is skipped...
+    live.result()
+    g.set_params("b", {"out_features": 7})  # ...while it is edited
+    live.result()
+    g.set_params("a", {"out_features": 3})  # a back to the same shape as before
+    assert live.result().output("b").shape == (7,)

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.graph import Edge, Graph
+from workbench.core.graph import Edge, Graph, GraphError
 
 __all__ = [
     "AddNode",
@@ -85,7 +85,7 @@ class RemoveNode(Command):
 
     def undo(self, graph: Graph) -> None:
         saved = self._saved
-        graph.add_node(saved["id"], saved["type"], saved["params"], saved["pos"])
+        graph.add_node(saved["id"], saved["type"], saved["params"], saved["pos"], allow_missing=True)
         _reorder_last_node(graph, self._index)
         for position, edge in sorted(zip(self._edge_positions, self._edges)):
             graph.connect(edge.source, edge.target, edge.source_port, edge.target_port)
@@ -149,6 +149,8 @@ class SetParams(Command):
 
     def redo(self, graph: Graph) -> None:
         node = graph.node(self.node_id)
+        if not isinstance(self.changes, dict):
+            raise GraphError(f"parameter changes for {self.node_id!r} must be an object")
         if self._before is None:
             self._before = copy.deepcopy(node.params)
         after = copy.deepcopy(self._before)
@@ -181,12 +183,10 @@ class MoveNodes(Command):
     text = "Move"
 
     def redo(self, graph: Graph) -> None:
-        for node_id, (_, new) in self.moves.items():
-            graph.move_node(node_id, new)
+        graph.move_nodes({node_id: new for node_id, (_, new) in self.moves.items()})
 
     def undo(self, graph: Graph) -> None:
-        for node_id, (old, _) in self.moves.items():
-            graph.move_node(node_id, old)
+        graph.move_nodes({node_id: old for node_id, (old, _) in self.moves.items()})
 
     def merge_key(self):
         return ("move", tuple(sorted(self.moves)))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import keyword
+import math
 import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from workbench.core.catalog import Catalog, default_catalog
+from workbench.core.catalog import Catalog, LayerSpec, default_catalog
 
 __all__ = [
     "CycleError",
@@ -31,6 +32,8 @@ __all__ = [
     "PortError",
     "UnknownLayerError",
     "UnknownNodeError",
+    "missing_layer_message",
+    "missing_layer_spec",
 ]
 
 
@@ -191,6 +194,21 @@ class Graph:
             stack.extend(children.get(n, ()))
         return seen
 
+    def is_missing(self, node_id: str) -> bool:
+        """True when the node's layer type is not in the catalog (a plugin that is not
+        installed): the node keeps its params and edges but cannot compile."""
+        return self.node(node_id).type not in self.catalog
+
+    def spec(self, node_id: str) -> LayerSpec:
+        """The node's LayerSpec, or for a missing layer type a placeholder (category
+        "missing") with as many ports as its edges use, for views to draw."""
+        node = self.node(node_id)
+        if node.type in self.catalog:
+            return self.catalog.get(node.type)
+        inputs = max((e.target_port + 1 for e in self._edges if e.target == node_id), default=1)
+        outputs = max((e.source_port + 1 for e in self._edges if e.source == node_id), default=1)
+        return missing_layer_spec(node.type, inputs, outputs)
+
     def nodes_of_type(self, type_name: str) -> list[Node]:
         return [n for n in self._nodes.values() if n.type == type_name]
 
@@ -230,11 +248,17 @@ class Graph:
             self._listeners = [r for r in self._listeners if r() is not None]
 
     # ---- mutation --------------------------------------------------------------
-    def add_node(self, node_id: str, type_name: str, params: dict | None = None, pos=(0.0, 0.0)) -> Node:
+    def add_node(
+        self, node_id: str, type_name: str, params: dict | None = None, pos=(0.0, 0.0), *, allow_missing: bool = False
+    ) -> Node:
+        """Add a node. An unknown layer type is refused unless `allow_missing` (loading a
+        project or undoing a delete: the node is kept, marked missing, and cannot compile)."""
         check_node_id(node_id)
         if node_id in self._nodes:
             raise DuplicateNodeError(f"a node with id {node_id!r} already exists")
-        if type_name not in self.catalog:
+        if not isinstance(type_name, str) or not type_name:
+            raise UnknownLayerError(f"a layer type must be a name, got {type_name!r}")
+        if type_name not in self.catalog and not allow_missing:
             raise UnknownLayerError(f"unknown layer type {type_name!r}")
         if params is not None and not isinstance(params, dict):
             raise GraphError(f"params of {node_id!r} must be an object")
@@ -262,9 +286,14 @@ class Graph:
         self._emit(GraphEvent("params_changed", node=node_id))
 
     def move_node(self, node_id: str, pos) -> None:
-        node = self.node(node_id)
-        node.pos = _pos(pos)
-        self._emit(GraphEvent("node_moved", node=node_id))
+        self.move_nodes({node_id: pos})
+
+    def move_nodes(self, positions: dict) -> None:
+        """Move several nodes; all ids and positions are checked before any moves."""
+        checked = {self.node(node_id).id: _pos(pos) for node_id, pos in positions.items()}
+        for node_id, pos in checked.items():
+            self._nodes[node_id].pos = pos
+            self._emit(GraphEvent("node_moved", node=node_id))
 
     def connect(self, source: str, target: str, source_port: int = 0, target_port: int = 0) -> Edge:
         edge = Edge(source, target, source_port, target_port)
@@ -276,20 +305,23 @@ class Graph:
     def check_connect(self, edge: Edge) -> None:
         """Raise the typed error that connecting `edge` would cause, if any."""
         src, dst = self.node(edge.source), self.node(edge.target)
-        src_spec, dst_spec = self.catalog.get(src.type), self.catalog.get(dst.type)
         for port in (edge.source_port, edge.target_port):
             if not isinstance(port, int) or isinstance(port, bool):
                 raise PortError(f"port numbers must be whole numbers, got {port!r}")
-        if not 0 <= edge.source_port < src_spec.outputs:
+        # A node of a missing layer type accepts any port >= 0: its spec is unknown.
+        src_outputs = self.catalog.get(src.type).outputs if src.type in self.catalog else None
+        dst_spec = self.catalog.get(dst.type) if dst.type in self.catalog else None
+        if edge.source_port < 0 or (src_outputs is not None and edge.source_port >= src_outputs):
             raise PortError(f"{src.id} ({src.type}) has no output port {edge.source_port}")
-        if not dst_spec.accepts_input_port(edge.target_port):
+        if edge.target_port < 0 or (dst_spec is not None and not dst_spec.accepts_input_port(edge.target_port)):
             raise PortError(f"{dst.id} ({dst.type}) has no input port {edge.target_port}")
         if edge in self._edges:
             raise DuplicateEdgeError(f"{edge.source} is already connected to {edge.target}")
         for e in self._edges:
             if e.target == edge.target and e.target_port == edge.target_port:
+                label = dst_spec.input_label(edge.target_port) if dst_spec else f"input {edge.target_port}"
                 raise PortError(
-                    f"{dst.id} {dst_spec.input_label(edge.target_port)} is already fed by {e.source}; "
+                    f"{dst.id} {label} is already fed by {e.source}; "
                     "disconnect it first"
                 )
         if edge.source == edge.target or edge.source in self.downstream([edge.target]):
@@ -329,8 +361,13 @@ class Graph:
         return graph
 
     def restore_node(self, data: dict) -> Node:
-        """Add a node from its serialised form, keeping keys this version doesn't know."""
-        node = self.add_node(data["id"], data["type"], data.get("params") or {}, data.get("pos", (0, 0)))
+        """Add a node from its serialised form, keeping keys this version doesn't know.
+
+        A layer type the catalog lacks is accepted (see `is_missing`), so a project that
+        uses an uninstalled plugin still opens and keeps that node's params verbatim."""
+        node = self.add_node(
+            data["id"], data["type"], data.get("params") or {}, data.get("pos", (0, 0)), allow_missing=True
+        )
         node.extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in _NODE_KEYS}
         return node
 
@@ -353,6 +390,30 @@ class Graph:
 _NODE_KEYS = frozenset({"id", "type", "params", "pos"})
 
 
+def missing_layer_message(type_name: str) -> str:
+    return f"missing layer type {type_name!r} (no installed plugin provides it)"
+
+
+def missing_layer_spec(type_name: str, inputs: int = 1, outputs: int = 1) -> LayerSpec:
+    """A stand-in for a layer type no installed plugin provides: it builds nothing."""
+
+    def infer(inputs_, params):
+        from workbench.core.tensors import ShapeError
+
+        raise ShapeError(missing_layer_message(type_name))
+
+    return LayerSpec(
+        name=type_name,
+        category="missing",
+        doc=missing_layer_message(type_name),
+        infer=infer,
+        inputs=0,
+        variadic=True,
+        outputs=outputs,
+        input_names=tuple(f"input {i}" for i in range(inputs)),
+    )
+
+
 def _is_valid_id(node_id: str) -> bool:
     try:
         check_node_id(node_id)
@@ -363,8 +424,10 @@ def _is_valid_id(node_id: str) -> bool:
 
 def _pos(pos) -> tuple[float, float]:
     try:
-        x, y = pos
-        return (float(x), float(y))
+        x, y = (float(v) for v in pos)
     except (TypeError, ValueError):
         raise GraphError(f"a position must be two numbers [x, y], got {pos!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise GraphError(f"a position must be two finite numbers, got {pos!r}")
+    return (x, y)
 

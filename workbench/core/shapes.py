@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 
 from workbench.core.catalog import LayerSpec
-from workbench.core.graph import Graph, GraphEvent
+from workbench.core.graph import Graph, GraphEvent, missing_layer_message
 from workbench.core.params import ParamError
 from workbench.core.tensors import INT, ShapeError, TensorInfo
 
@@ -87,6 +87,8 @@ def freeze(value):
         return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
+    if isinstance(value, bool):  # True == 1 in Python, but not as a parameter value
+        return ("b", value)
     if isinstance(value, float) and value.is_integer():
         return ("f", value)
     return value
@@ -156,11 +158,15 @@ def _infer_on_meta(spec: LayerSpec, resolved: dict, inputs: Sequence[TensorInfo]
 
 
 class ShapeInference:
-    """Inference kept up to date with a graph: re-infers only what an edit touched."""
+    """Inference kept up to date with a graph: re-infers only what an edit touched.
+
+    Each node keeps its last outcome with the inputs it was computed for; an edit to a
+    node drops its outcome, and any node whose inputs changed recomputes (through the
+    memo, so unchanged layers cost a dictionary lookup).
+    """
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self._dirty: set[str] | None = None  # None: everything
         self._states: dict[str, tuple[tuple, _Outcome]] = {}
         self._order: list[str] | None = None
         self._cyclic: list[list[str]] = []
@@ -173,20 +179,14 @@ class ShapeInference:
             return
         self._result = None
         if kind == "reset":
-            self._dirty = None
             self._states.clear()
             self._order = None
             return
-        if kind in ("edge_added", "edge_removed", "node_added", "node_removed"):
+        if kind != "params_changed":
             self._order = None
-        if self._dirty is None:
-            return
-        if kind == "params_changed" or kind == "node_added":
-            self._dirty.add(event.node)
-        elif kind == "node_removed":
+        if event.node is not None:
+            # forget the node's outcome; nodes downstream recompute when their inputs change
             self._states.pop(event.node, None)
-        elif event.edge is not None:
-            self._dirty.add(event.edge.target)
 
     def result(self) -> InferenceResult:
         if self._result is None:
@@ -202,8 +202,6 @@ class ShapeInference:
         graph = self.graph
         nodes = graph.nodes
         order, cycles = self._topology()
-        dirty = self._dirty
-        self._dirty = set()
         feeds: dict[str, list] = {n: [] for n in nodes}
         for e in graph.edges:
             feeds[e.target].append(e)
@@ -213,6 +211,10 @@ class ShapeInference:
         catalog = graph.catalog
         for node_id in order:
             node = nodes[node_id]
+            if node.type not in catalog:  # a plugin that is not installed: outputs unknown
+                self._states.pop(node_id, None)
+                diagnostics.append(Diagnostic(node_id, ERROR, missing_layer_message(node.type)))
+                continue
             spec = catalog.get(node.type)
             edges = sorted(feeds[node_id], key=_port)
             inputs, problem = _gather_inputs(spec, edges, outputs)
@@ -222,7 +224,7 @@ class ShapeInference:
             if inputs is None:  # an upstream node failed: its own diagnostic says why
                 continue
             state = self._states.get(node_id)
-            if state is not None and (dirty is None or node_id in dirty or state[0] != inputs):
+            if state is not None and state[0] != inputs:
                 state = None
             if state is None:
                 outcome = infer_node(spec, node.params, inputs)

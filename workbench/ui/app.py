@@ -30,10 +30,13 @@ def _has_display() -> bool:
 
 
 def _load_core() -> None:
-    """Everything slow to import, so the main thread finds it in sys.modules."""
+    """Everything slow to import, so the main thread finds it in sys.modules; plugin
+    layers too, so projects using them open (a broken plugin is skipped)."""
     from workbench.core.catalog import default_catalog
+    from workbench.plugins import load_plugins
 
     default_catalog()
+    load_plugins()
     import workbench.core.shapes  # noqa: F401
     import workbench.core.summary  # noqa: F401
 

@@ -71,7 +71,7 @@ class Editor:
                 c = self.view.visible_center()
                 pos = QPointF(snap(c.x() - NODE_W / 2), snap(c.y() - NODE_H / 2))
         commands = [AddNode(node_id, type_name, {}, (pos.x(), pos.y()))]
-        src_spec = self.graph.catalog.get(source.type) if source is not None else None
+        src_spec = self.graph.spec(source.id) if source is not None else None
         if source is not None and src_spec.outputs > 0 and spec.inputs > 0:
             commands.append(Connect(source.id, node_id))
         command = commands[0] if len(commands) == 1 else Macro(f"Add {type_name}", commands)

@@ -97,7 +97,7 @@ class Inspector(QScrollArea):
             return
         graph = self.document.graph
         node = graph.node(node_id)
-        spec = graph.catalog.get(node.type)
+        spec = graph.spec(node_id)
         page = QWidget()
         layout = QVBoxLayout(page)
         self.title = QLabel(f"<b>{html.escape(node_id)}</b> — {html.escape(node.type)}")
@@ -151,7 +151,7 @@ class Inspector(QScrollArea):
         node = self.document.graph.nodes.get(self.node_id)
         if node is None:
             return
-        spec = self.document.graph.catalog.get(node.type)
+        spec = self.document.graph.spec(self.node_id)
         for param in spec.params:
             row = self.rows[param.name]
             value = node.params.get(param.name, param.default)
@@ -201,7 +201,7 @@ class Inspector(QScrollArea):
         if node is None:
             return
         row = self.rows[name]
-        param = graph.catalog.get(node.type).param(name)
+        param = graph.spec(self.node_id).param(name)
         try:
             param.validate(value)
         except ParamError as exc:

@@ -15,7 +15,7 @@ MAX_GROUPS = 65_536
 
 
 def _eps() -> Param:
-    return Param("eps", FLOAT, 1e-5, "Added to the variance to avoid dividing by zero", min=0.0, max=1.0)
+    return Param("eps", FLOAT, 1e-5, "Added to the variance to avoid dividing by zero", min=1e-12, max=1.0)
 
 
 def _batchnorm_params() -> tuple[Param, ...]:

@@ -89,7 +89,7 @@ class GraphScene(QGraphicsScene):
 
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.graph.node(node_id)
-        spec = self.graph.catalog.get(node.type)
+        spec = self.graph.spec(node_id)
         item = NodeItem(node_id, node.type, spec.category, self.theme)
         item.set_graph_pos(*node.pos)
         self.addItem(item)
@@ -102,7 +102,7 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is None:
             return
-        spec = self.graph.catalog.get(item.type_name)
+        spec = self.graph.spec(node_id)
         used = {e.target_port for e in self.graph.in_edges(node_id)}
         count = spec.inputs
         if spec.variadic:
@@ -159,7 +159,7 @@ class GraphScene(QGraphicsScene):
         self._update_rect()
 
     def _tooltip(self, node, diags) -> str:
-        spec = self.graph.catalog.get(node.type)
+        spec = self.graph.spec(node.id)
         lines = [f"<b>{html.escape(node.id)}</b> · {html.escape(node.type)}", html.escape(spec.doc)]
         for d in diags:
             color = self.theme.error if d.severity == "error" else self.theme.warning

@@ -1,0 +1,45 @@
+"""Every example project trains headless on its offline data and clearly beats chance."""
+
+import time
+
+import pytest
+
+from workbench.core.project import load_project
+from workbench.paths import EXAMPLES, examples
+from workbench.training.session import prepare
+
+# enough epochs to clear the bar on two loaded CPU cores, not the examples' full schedules
+EPOCHS = {"tabular_mlp": 3, "lstm_text_classifier": 3, "transformer_text_classifier": 3, "seq2seq_transformer": 4,
+          "autoencoder": 5}
+# these read downloaded image sets; test_examples_on_image_files.py trains them on generated files
+ON_IMAGE_FILES = ("mnist_cnn", "cifar_resnet_block", "transfer_resnet18")
+
+
+def fit_example(name, tmp_path, epochs):
+    project = load_project(EXAMPLES / f"{name}.wbproj")
+    session = prepare(project, overrides={"epochs": epochs, "device": "cpu"}, runs_dir=tmp_path)
+    return session, session.fit()
+
+
+@pytest.mark.parametrize("name", [p.stem for p in examples() if p.stem not in ("digits_cnn", *ON_IMAGE_FILES)])
+def test_example_beats_chance(name, tmp_path):
+    session, result = fit_example(name, tmp_path, EPOCHS.get(name, 1))
+    assert result.state == "completed", result.message
+    m = result.metrics
+    bundle = session.trainer.bundle
+    if bundle.task in ("classification", "sequence"):
+        chance = 1 / bundle.num_classes
+        assert m["val_accuracy"] >= min(3 * chance, chance + 0.25, 0.95), m
+    else:  # regression / reconstruction: well under the error of always predicting the mean
+        (_, train_target), (_, val_target) = bundle.train_tensors, bundle.val_tensors
+        baseline = (val_target - train_target.float().mean(0)).square().mean().item()
+        assert session.config.loss["type"] == "MSELoss" and m["val_loss"] < 0.5 * baseline, (m, baseline)
+
+
+def test_digits_cnn_reaches_95_percent_in_10_epochs_within_a_minute(tmp_path):
+    started = time.perf_counter()
+    session, result = fit_example("digits_cnn", tmp_path, 10)
+    seconds = time.perf_counter() - started
+    assert result.state == "completed", result.message
+    assert result.metrics["val_accuracy"] >= 0.95, result.metrics
+    assert seconds < 60

@@ -1,0 +1,51 @@
+"""Write export artifacts next to their final place, move them in only when complete.
+
+A failed or interrupted export must never leave a half-written file under the user's
+chosen name, nor destroy the previous one: every file is written into a hidden temporary
+folder beside the target, then moved over the target names (os.replace, atomic on one
+file system) once the artifact exists and has been checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["Staging"]
+
+
+class Staging:
+    """with Staging(target_dir) as stage: write stage.path("model.onnx"); stage.commit()."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> "Staging":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=self.folder))
+        return self
+
+    def path(self, name: str) -> Path:
+        """Where to write the file that will become `folder/name`."""
+        assert self._tmp is not None, "use Staging as a context manager"
+        return self._tmp / name
+
+    def commit(self) -> list[Path]:
+        """Move every staged file to its final name; returns the final paths."""
+        assert self._tmp is not None
+        moved = []
+        for item in sorted(self._tmp.iterdir()):
+            if not item.is_file():
+                continue  # e.g. a __pycache__ left by verification
+            final = self.folder / item.name
+            os.replace(item, final)
+            moved.append(final)
+        return moved
+
+    def __exit__(self, *exc_info) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None

@@ -1,0 +1,107 @@
+"""`workbench train` and `workbench runs`, minus the argument parsing (cli.py owns that).
+
+Exit status of `train`: 0 the run completed, 3 it failed (the message on stderr, the run
+folder and its last checkpoint kept), 130 it was stopped with Ctrl-C (resume it with
+--resume); set-up mistakes raise SetupError, which the CLI prints as one `error:` line
+with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+from workbench.core.project import Project
+from workbench.training import distributed
+from workbench.training.console import ConsolePrinter, JsonPrinter, format_metrics
+from workbench.training.control import RunControl
+from workbench.training.device import cpu_threads
+from workbench.training.runs import default_runs_dir, list_runs
+from workbench.training.session import SetupError, prepare
+
+__all__ = ["EXIT_COMPLETED", "EXIT_FAILED", "EXIT_STOPPED", "train", "runs"]
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 3, 130
+
+
+def train(project: Project, *, epochs: int | None = None, batch_size: int | None = None, device: str | None = None,
+          runs_dir: str | None = None, resume: str | None = None, as_json: bool = False) -> int:
+    dist = distributed.detect()
+    callbacks = []
+    if dist.is_main:
+        callbacks.append(JsonPrinter() if as_json else ConsolePrinter())
+    control = RunControl()
+    overrides = {"epochs": epochs, "batch_size": batch_size, "device": device}
+    threads = cpu_threads(dist.local_world_size, reserve=0 if dist.enabled else 1)
+    session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
+                      resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,
+                      num_threads=threads)
+    previous = _stop_on_interrupt(control)
+    try:
+        result = session.fit()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        distributed.shutdown()
+    if result.state == "failed":
+        if dist.is_main or not dist.enabled:
+            print(f"error: training failed: {result.message}", file=sys.stderr)
+            if session.run_dir is not None:
+                kept = f" (last checkpoint: epoch {result.epochs_done})" if result.epochs_done else ""
+                print(f"run folder: {session.run_dir}{kept}", file=sys.stderr)
+        else:
+            print(f"error: rank {dist.rank}: training failed: {result.message}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.state == "stopped":
+        if dist.is_main and session.run_dir is not None and not as_json:
+            print(f"resume with: workbench train {project.path or 'PROJECT'} --resume {session.run_dir}")
+        return EXIT_STOPPED
+    return EXIT_COMPLETED
+
+
+def _stop_on_interrupt(control: RunControl):
+    """First Ctrl-C: stop cooperatively after the current batch (checkpoint saved). Second: abort."""
+    def handler(signum, frame):
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+        control.stop()
+
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+def runs(directory: str | None = None, as_json: bool = False) -> int:
+    root = Path(directory) if directory else default_runs_dir()
+    if not root.exists():
+        raise SetupError(f"{root}: no such folder (no runs yet?)")
+    found = list_runs(root)
+    if as_json:
+        for info in found:
+            print(json.dumps(info.to_json()))
+        return EXIT_COMPLETED
+    if not found:
+        print(f"no runs under {root}")
+        return EXIT_COMPLETED
+    rows = [("run", "state", "epochs", "metrics")]
+    for info in found:
+        try:
+            shown = info.path.relative_to(root)
+        except ValueError:
+            shown = info.path
+        epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
+        metrics = format_metrics(info.last)
+        if info.best and info.best.get("epoch") is not None:
+            metrics += f"  best {info.best['metric']} @ epoch {info.best['epoch']}"
+        rows.append((str(shown) or ".", info.state, epochs, metrics))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
+    for info in found:
+        if info.state == "failed" and info.message:
+            print(f"{info.path.name}: failed: {info.message}")
+    return EXIT_COMPLETED

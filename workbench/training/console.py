@@ -1,0 +1,121 @@
+"""How `workbench train` shows a run: a progress bar on a terminal, plain lines in a log,
+one JSON object per event with --json. A callback like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from typing import TextIO
+
+from workbench.training.callbacks import Callback
+
+__all__ = ["ConsolePrinter", "JsonPrinter", "format_duration", "format_metrics"]
+
+_BAR = 24
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_metrics(metrics: dict) -> str:
+    parts = []
+    for key in ("train_loss", "val_loss", "val_accuracy", "val_top5_accuracy", "val_mae", "val_rmse"):
+        value = metrics.get(key)
+        if value is None:
+            continue
+        parts.append(f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4g}")
+    return "  ".join(parts)
+
+
+class _Printer(Callback):
+    """Writes to a stream; a closed pipe (`workbench train ... | head`) silences it, nothing more."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.closed = False
+
+    def write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+            self.closed = True
+            _silence(self.stream)
+
+
+def _silence(stream) -> None:
+    """Point the process's stdout at /dev/null so the interpreter's exit flush does not fail too."""
+    if stream is sys.stdout:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+
+class JsonPrinter(_Printer):
+    def on_event(self, trainer, event: dict) -> None:
+        self.write(json.dumps(event, allow_nan=True) + "\n")
+
+
+class ConsolePrinter(_Printer):
+    """Human-readable progress; `bar=None` draws a bar only when the stream is a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, bar: bool | None = None) -> None:
+        super().__init__(stream)
+        self.bar = self.stream.isatty() if bar is None else bar
+        self.epochs = 0
+        self._bar_shown = False
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\x1b[2K" if self._bar_shown else ""
+        self._bar_shown = False
+        self.write(prefix + text + "\n")
+
+    def on_event(self, trainer, event: dict) -> None:
+        kind = event["event"]
+        if kind == "fit_start":
+            self.epochs = event["epochs"]
+            amp = f", {event['amp']} mixed precision" if event["amp"] != "off" else ""
+            procs = f" x {event['world_size']} processes" if event["world_size"] > 1 else ""
+            self._line(
+                f"training {event['project']} on {event['device']}{procs}{amp}: {event['parameters']:,} parameters, "
+                f"{event['train_samples']:,} training / {event['val_samples']:,} validation samples, "
+                f"batch size {event['batch_size']}, {event['epochs']} epochs"
+            )
+            if event.get("run_dir"):
+                self._line(f"run folder: {event['run_dir']}")
+        elif kind == "step" and self.bar:
+            done = event["batch"] / max(event["batches"], 1)
+            filled = int(done * _BAR)
+            text = (f"epoch {event['epoch']}/{self.epochs} [{'#' * filled}{'.' * (_BAR - filled)}] "
+                    f"{event['batch']}/{event['batches']} loss {event['loss']:.4g} "
+                    f"{event['samples_per_s']:,.0f} samples/s ETA {format_duration(event.get('eta_s'))}")
+            self.write("\r\x1b[2K" + text)
+            self._bar_shown = True
+        elif kind == "epoch":
+            width = len(str(event["epochs"]))
+            best = " *" if event.get("improved") else ""
+            self._line(
+                f"epoch {event['epoch']:>{width}}/{event['epochs']}  {format_metrics(event)}  lr {event['lr']:.3g}  "
+                f"{event['seconds']:.1f}s  ETA {format_duration(event.get('eta_s'))}{best}"
+            )
+        elif kind == "log":
+            self._line(f"{event['level']}: {event['message']}")
+        elif kind == "state" and event["state"] in ("paused", "resumed"):
+            self._line(f"{event['state']}: {event['message']}")
+        elif kind == "state" and event["state"] in ("completed", "stopped"):
+            message = f": {event['message']}" if event.get("message") else ""
+            self._line(f"{event['state']}{message}")

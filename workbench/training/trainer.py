@@ -1,0 +1,394 @@
+"""The training loop: epochs of optimizer steps, validation, checkpoints, events.
+
+The Trainer knows nothing of files it was not given, of printing or of Qt: it reports
+through callbacks and the event stream (events.py), stops or pauses when its RunControl
+says so (checked after every batch), and never raises out of `fit`: whatever goes wrong
+ends the run in state "failed" with one clear message (failures.py) and keeps the last
+checkpoint. The hot loop does only what a hand-written loop does, plus appending the
+detached loss to a list and reading one flag.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from workbench.data.bundle import DataBundle
+from workbench.training import checkpoint as ckpt
+from workbench.training import distributed
+from workbench.training.batches import BatchSource
+from workbench.training.callbacks import CallbackList, EarlyStopping
+from workbench.training.config import TrainingConfig
+from workbench.training.control import RunControl
+from workbench.training.device import DevicePlan, plan_device
+from workbench.training.events import event
+from workbench.training.failures import TrainingFailure, explain
+from workbench.training.losses import Objective
+from workbench.training.metrics import MetricAccumulator, available_metrics, check_metrics
+from workbench.training.optim import Warmup, build_optimizer, build_scheduler, current_lr
+from workbench.training.runs import RunFolder
+from workbench.training.steplog import StepLog
+
+__all__ = ["Trainer", "FitResult"]
+
+
+@dataclass
+class FitResult:
+    state: str  # completed | stopped | failed
+    message: str = ""
+    epochs_done: int = 0
+    step: int = 0
+    metrics: dict = field(default_factory=dict)  # the last epoch's figures
+    best: dict | None = None
+    run_dir: Path | None = None
+    failure: TrainingFailure | None = None
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, bundle: DataBundle, config: TrainingConfig, objective: Objective, *,
+                 callbacks=(), run: RunFolder | None = None, control: RunControl | None = None,
+                 dist: distributed.DistInfo = distributed.SINGLE, resume: dict | None = None,
+                 project_name: str = "model", num_threads: int | None = None) -> None:
+        self.model = model
+        self.bundle = bundle
+        self.config = config
+        self.objective = objective
+        self.run = run
+        self.control = control or RunControl()
+        self.dist = dist
+        self.resume = resume
+        self.project_name = project_name
+        self.num_threads = num_threads
+        self.early_stopping = EarlyStopping(**config.early_stopping) if config.early_stopping else None
+        builtin = [cb for cb in (run, self.early_stopping) if cb is not None]
+        self.callbacks = CallbackList([*builtin, *callbacks])
+        self._event_hooks = self.callbacks.hooks("on_event")
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimizer steps taken
+        self.state = "idle"
+        self.should_stop = False
+        self.best: dict | None = None
+        self.last_metrics: dict = {}
+        self.plan: DevicePlan | None = None
+        self._stop_message = ""
+        self._stop_completed = False
+        self._skip = 0  # batches of the next epoch already done (resumed mid-epoch)
+        self._epoch_seconds: list[float] = []
+        self._saved_at: tuple[int, int] | None = None
+
+    # -- the public surface -------------------------------------------------------------
+
+    def emit(self, kind: str, **fields) -> None:
+        ev = event(kind, **fields)
+        for hook in self._event_hooks:
+            hook(self, ev)
+
+    def request_stop(self, message: str = "", completed: bool = False) -> None:
+        """End the run after this epoch (callbacks call this; the GUI uses `control.stop()`)."""
+        self.should_stop = True
+        self._stop_message = message
+        self._stop_completed = completed
+
+    def fit(self) -> FitResult:
+        result = FitResult(state="failed", run_dir=self.run.path if self.run else None)
+        self._set_state("starting")
+        try:
+            self._setup()
+            self.callbacks.call("on_fit_start", self)
+            self._emit_fit_start()
+            self._set_state("running")
+            result.state, result.message = self._epochs()
+        except BaseException as exc:  # noqa: B036 - every way out must end the run cleanly
+            if isinstance(exc, KeyboardInterrupt):
+                result.state, result.message = "stopped", "interrupted"
+            else:
+                failure = explain(exc, self.model, self.config.batch_size, self.plan.device if self.plan else None)
+                result.failure, result.message = failure, failure.message
+                if self.run is not None and failure.details:
+                    self.run.write_error(failure.details)
+                try:
+                    self.callbacks.call("on_exception", self, failure)
+                except Exception:  # noqa: BLE001 - the first failure is the one to report
+                    pass
+        result.epochs_done, result.step = self.epoch, self.step
+        result.metrics, result.best = self.last_metrics, self.best
+        try:
+            if result.state in ("completed", "stopped") and self.run is not None:
+                self.run.write_weights("final.pt", ckpt.weights_state(self))
+            self.callbacks.call("on_fit_end", self, result)
+        except BaseException as exc:  # noqa: B036
+            failure = explain(exc, self.model)
+            result.state, result.failure, result.message = "failed", failure, failure.message
+        try:
+            self._set_state(result.state, result.message)
+        except Exception:  # noqa: BLE001 - the run is over; a listener failing now changes nothing
+            pass
+        self._release()
+        return result
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        cfg, dist = self.config, self.dist
+        check_metrics(cfg, available_metrics(self.objective, self.bundle, cfg))
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        self.plan = plan = plan_device(cfg.device, cfg.amp, dist.local_rank if dist.enabled else None)
+        for note in plan.notes:
+            self.emit("log", level="warning", message=note)
+        distributed.init(dist, plan.device)
+        self.model.to(plan.device)
+        self.objective.to(plan.device)
+        self.multi_output = len(getattr(self.model, "output_names", ())) > 1
+        self.net = distributed.wrap(self.model, dist, plan.device, find_unused=self.multi_output)
+        dtype = self.objective.target_dtype
+        b = self.bundle
+        self.train_source = BatchSource("training", b.train, b.train_tensors, cfg.batch_size, plan, dtype, True,
+                                        cfg.seed, dist, cfg.num_workers)
+        self.val_source = None
+        if b.val is not None:
+            self.val_source = BatchSource("validation", b.val, b.val_tensors, cfg.batch_size, plan, dtype, False,
+                                          cfg.seed, dist, cfg.num_workers)
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.scheduler, self.per_batch_scheduler = build_scheduler(self.optimizer, cfg, len(self.train_source))
+        self.scaler = plan.scaler()
+        self.warmup = Warmup(self.optimizer, cfg.warmup_steps) if cfg.warmup_steps else None
+        metric, mode = cfg.monitored(b.val is not None)
+        self.best = {"metric": metric, "mode": mode, "value": None, "epoch": None}
+        self.steplog = StepLog(dist.world_size)
+        if self.resume is not None:
+            ckpt.restore_training_state(self, self.resume)
+
+    def _emit_fit_start(self) -> None:
+        b = self.bundle
+        self.emit(
+            "fit_start", project=self.project_name, task=b.task, classes=b.classes, epochs=self.config.epochs,
+            start_epoch=self.epoch, start_batch=self._skip, steps_per_epoch=len(self.train_source),
+            batch_size=self.config.batch_size, train_samples=self.train_source.size,
+            val_samples=self.val_source.size if self.val_source else 0, device=str(self.plan.device),
+            amp=self.plan.amp_name, world_size=self.dist.world_size,
+            parameters=sum(p.numel() for p in self.model.parameters()),
+            run_dir=str(self.run.path) if self.run else None,
+        )
+        if self.resume is not None:
+            self._set_state("resumed", f"resumed after epoch {self.epoch}"
+                            + (f", batch {self._skip}" if self._skip else ""))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _epochs(self) -> tuple[str, str]:
+        cfg = self.config
+        for epoch in range(self.epoch + 1, cfg.epochs + 1):
+            if self.control.pending and not self.dist.enabled and self._obey_control(epoch, 0, 0):
+                return self._stopped(epoch, 0)
+            self.callbacks.call("on_epoch_start", self, epoch)
+            started = time.perf_counter()
+            skip, self._skip = self._skip, 0
+            if skip:
+                self.steplog.start_epoch(*self._resume_partial)
+            else:
+                self.steplog.start_epoch()
+            done = self._train_epoch(epoch, skip)
+            if done < len(self.train_source):
+                return self._stopped(epoch, done)
+            metrics = self._end_epoch(epoch, time.perf_counter() - started)
+            self.epoch = epoch
+            self.callbacks.call("on_epoch_end", self, metrics)
+            self.emit("epoch", **metrics)
+            if self._confusion is not None:
+                self.emit("confusion", epoch=epoch, classes=self.bundle.classes, matrix=self._confusion)
+            self._save(epoch, improved=metrics["improved"])
+            stop = self.should_stop or (self.dist.enabled and distributed.any_rank(
+                self.control.stop_requested, self.plan.device))
+            if stop and epoch < cfg.epochs:
+                if self._stop_completed:
+                    return "completed", self._stop_message
+                return self._stopped(epoch + 1, 0)
+        return "completed", self._stop_message
+
+    def _train_epoch(self, epoch: int, skip: int) -> int:
+        """Train one epoch from batch `skip`; returns how many batches are done (fewer: stopped)."""
+        cfg = self.config
+        net, objective, optimizer, scaler = self.net, self.objective, self.optimizer, self.scaler
+        autocast = self.plan.autocast
+        use_amp = self.plan.amp_dtype is not None
+        use_scaler = scaler.is_enabled()
+        scheduler = self.scheduler if self.per_batch_scheduler else None
+        clip = cfg.grad_clip
+        l1 = cfg.l1
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        l1_params = [p for p in params if p.dim() > 1]
+        warmup = self.warmup
+        steplog = self.steplog
+        log_every = cfg.log_every_n_steps
+        batch_hooks = self.callbacks.hooks("on_batch_end")
+        control = self.control
+        check_control = not self.dist.enabled
+        multi = self.multi_output
+        total = len(self.train_source)
+        self._epoch_started = time.perf_counter()
+        self._epoch_batch0 = skip
+        self.model.train()
+        batch = skip
+        for inputs, target, n in self.train_source.batches(epoch, skip):
+            if use_amp:
+                with autocast():
+                    output = net(*inputs)
+                    loss = objective(output[0] if multi else output, target)
+            else:
+                output = net(*inputs)
+                loss = objective(output[0] if multi else output, target)
+            total_loss = loss + l1 * sum(p.abs().sum() for p in l1_params) if l1 else loss
+            optimizer.zero_grad(set_to_none=True)
+            if use_scaler:
+                scaler.scale(total_loss).backward()
+                if clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(params, clip["max_norm"], clip["norm_type"])
+                do_step = partial(scaler.step, optimizer)
+            else:
+                total_loss.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(params, clip["max_norm"], clip["norm_type"])
+                do_step = optimizer.step
+            if warmup is not None and warmup.active(self.step):
+                warmup.step(self.step, do_step)
+            else:
+                do_step()
+            if use_scaler:
+                scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            self.step += 1
+            batch += 1
+            steplog.add(loss.detach(), n)
+            if self.step % log_every == 0:
+                self._log_step(epoch, batch, total)
+            for hook in batch_hooks:
+                hook(self, batch - 1, loss.detach())
+            if check_control and control.pending and batch < total and self._obey_control(epoch, batch, total):
+                break
+        self._log_step(epoch, batch, total)
+        return batch
+
+    def _log_step(self, epoch: int, batch: int, total: int) -> None:
+        window = self.steplog.flush(self.step, epoch, batch)
+        if window is None:
+            return
+        elapsed = time.perf_counter() - self._epoch_started
+        done = batch - self._epoch_batch0
+        eta = elapsed / done * (total - batch) if done else None
+        self.emit("step", step=self.step, epoch=epoch, batch=batch, batches=total, loss=window["loss"],
+                  lr=current_lr(self.optimizer, self.warmup, self.step), samples_per_s=window["samples_per_s"],
+                  eta_s=eta)
+
+    def _obey_control(self, epoch: int, batch: int, total: int) -> bool:
+        """Pause or stop between batches; True when the run must stop."""
+        control = self.control
+        if control.paused and not control.stop_requested:
+            self._log_step(epoch, batch, total)
+            where = f"epoch {epoch}, batch {batch}" if batch else f"the start of epoch {epoch}"
+            self._set_state("paused", f"paused at {where}")
+            paused_at = time.perf_counter()
+            while not control.wait_while_paused(0.5):
+                pass
+            if batch:
+                self._epoch_started += time.perf_counter() - paused_at  # the pause is not training time
+            if not control.stop_requested:
+                self._set_state("running")
+        return control.stop_requested
+
+    def _stopped(self, epoch: int, batch: int) -> tuple[str, str]:
+        """Save where we are so the run can resume exactly, then end it."""
+        where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch - 1}"
+        self._save(epoch - 1, improved=False, batch=batch)
+        message = self._stop_message or ("stopped by the user after " + where)
+        return "stopped", message
+
+    # -- epoch end ---------------------------------------------------------------------------
+
+    def _end_epoch(self, epoch: int, seconds: float) -> dict:
+        cfg = self.config
+        lr = current_lr(self.optimizer, self.warmup, self.step)
+        train_loss = self.steplog.epoch_loss
+        metrics: dict = {"epoch": epoch, "epochs": cfg.epochs, "step": self.step, "train_loss": train_loss}
+        val, confusion = self._validate()
+        metrics.update(val)
+        if val:
+            self.callbacks.call("on_validation_end", self, val)
+        if self.scheduler is not None and not self.per_batch_scheduler:
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(metrics[cfg.scheduler["metric"]])
+            else:
+                self.scheduler.step()
+        self._epoch_seconds.append(seconds)
+        samples = self.train_source.samples * self.dist.world_size
+        metrics.update(lr=lr, seconds=seconds, samples_per_s=samples / max(seconds, 1e-9),
+                       eta_s=sum(self._epoch_seconds) / len(self._epoch_seconds) * (cfg.epochs - epoch))
+        metrics["monitor"] = self.best["metric"]
+        metrics["improved"] = self._improved(epoch, metrics)
+        self.last_metrics = metrics
+        self._confusion = confusion
+        return metrics
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[dict, list | None]:
+        if self.val_source is None:
+            return {}, None
+        self.model.eval()
+        acc = MetricAccumulator(self.objective, self.bundle.num_classes, self.config.top_k, self.plan.device)
+        multi = self.multi_output
+        for inputs, target, _n in self.val_source.batches(0):
+            with self.plan.autocast():
+                output = self.model(*inputs)
+                output = output[0] if multi else output
+                loss = self.objective(output, target)
+            acc.update(output, target, loss)
+        if self.dist.enabled:
+            acc.all_reduce(distributed.all_reduce_sum)
+        self.model.train()
+        return acc.compute(), acc.confusion_matrix()
+
+    def _improved(self, epoch: int, metrics: dict) -> bool:
+        best = self.best
+        value = metrics.get(best["metric"])
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        old = best["value"]
+        better = old is None or (value < old if best["mode"] == "min" else value > old)
+        if better:
+            best["value"], best["epoch"] = value, epoch
+        return better
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _save(self, epoch_done: int, improved: bool, batch: int = 0) -> None:
+        if self.run is None or self._saved_at == (epoch_done, batch):
+            return
+        path = self.run.write_checkpoint(ckpt.training_state(self, epoch_done, batch))
+        if improved:
+            self.run.write_weights("best.pt", ckpt.weights_state(self))
+        self._saved_at = (epoch_done, batch)
+        self.emit("checkpoint", epoch=epoch_done, batch=batch, path=str(path), best=improved)
+
+    # -- states ---------------------------------------------------------------------------------
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        if state != "resumed":
+            self.state = state
+        self.emit("state", state=state, message=message)
+
+    def _release(self) -> None:
+        for source in (getattr(self, "train_source", None), getattr(self, "val_source", None)):
+            if source is not None:
+                source.loader = None
+
