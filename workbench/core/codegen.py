@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 
+from workbench.core.blocks import build_block
 from workbench.core.compile import ModelPlan, class_name, plan_model
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult
@@ -25,15 +26,32 @@ def codegen(graph: Graph, name: str = "Model", result: InferenceResult | None = 
     plan = plan_model(graph, result)
     cls = class_name(name)
     helpers: dict[str, str] = {}
+    qualnames: list[str] = []
+    main_class = _class_source(graph, plan, cls, f"{name}: inputs {_describe_inputs(plan)}.", helpers, qualnames)
+    text_parts = [_header(name, plan, helpers, qualnames)]
+    text_parts.extend(helpers.values())
+    text_parts.append(main_class)
+    text_parts.append(_main_block(cls, plan))
+    return "\n\n".join(part.rstrip() + "\n" for part in text_parts).replace("\n\n\n\n", "\n\n\n")
+
+
+def _class_source(graph: Graph, plan: ModelPlan, cls: str, doc: str, helpers: dict[str, str], qualnames: list[str]) -> str:
+    """One nn.Module class for `plan`; helper classes (and nested blocks) go into `helpers`."""
     init_lines, forward_lines = [], []
     for step in plan.steps:
         ctor = step.constructor
-        if ctor.qualname is None:
-            helpers.setdefault(ctor.cls.__name__, textwrap.dedent(inspect.getsource(ctor.cls)))
-            callee = ctor.cls.__name__
+        node = graph.nodes[step.node_id]
+        if node.type == "Block" and ctor.cls is build_block:
+            callee = _block_class(ctor.kwargs["name"], ctor.kwargs["graph"], helpers, qualnames)
+            init_lines.append(f"self.{step.node_id} = {callee}()")
         else:
-            callee = ctor.qualname
-        init_lines.append(f"self.{step.node_id} = {callee}({_arguments(ctor.cls, ctor.kwargs)})")
+            qualnames.append(ctor.qualname or "")
+            if ctor.qualname is None:
+                helpers.setdefault(ctor.cls.__name__, textwrap.dedent(inspect.getsource(ctor.cls)))
+                callee = ctor.cls.__name__
+            else:
+                callee = ctor.qualname
+            init_lines.append(f"self.{step.node_id} = {callee}({_arguments(ctor.cls, ctor.kwargs)})")
         args = ", ".join(_ref(s, plan) for s in step.sources)
         forward_lines.append(f"{step.node_id} = self.{step.node_id}({args})")
     returned = [_ref(s, plan) for s in plan.outputs]
@@ -42,17 +60,29 @@ def codegen(graph: Graph, name: str = "Model", result: InferenceResult | None = 
     body = "\n".join([*(f"        {line}" for line in init_lines)]) or "        pass"
     forward = "\n".join(f"        {line}" for line in forward_lines)
     signature = ", ".join(["self", *plan.inputs])
-    text_parts = [_header(name, plan, helpers, [s.constructor.qualname or "" for s in plan.steps])]
-    text_parts.extend(helpers.values())
-    text_parts.append(
+    return (
         f"class {cls}(nn.Module):\n"
-        f'    """{name}: inputs {_describe_inputs(plan)}."""\n\n'
+        f'    """{doc}"""\n\n'
         f"    def __init__(self):\n"
         f"        super().__init__()\n{body}\n\n"
         f"    def forward({signature}):\n{forward}\n"
     )
-    text_parts.append(_main_block(cls, plan))
-    return "\n\n".join(part.rstrip() + "\n" for part in text_parts).replace("\n\n\n\n", "\n\n\n")
+
+
+def _block_class(block: str, inner: Graph, helpers: dict[str, str], qualnames: list[str]) -> str:
+    """Emit the class of a block's inner graph (once per distinct source) and return its name."""
+    plan = plan_model(inner)
+    stem = class_name(block) + "Block"
+    for k in range(1, 1000):
+        nested: dict[str, str] = {}
+        cls = stem if k == 1 else f"{stem}{k}"
+        source = _class_source(inner, plan, cls, f"Block {block}.", nested, qualnames)
+        if helpers.get(cls, source) == source:
+            break
+    for key, text in nested.items():
+        helpers.setdefault(key, text)
+    helpers[cls] = source
+    return cls
 
 
 def _ref(source: tuple[str, int], plan: ModelPlan) -> str:

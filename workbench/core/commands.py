@@ -19,11 +19,13 @@ __all__ = [
     "Command",
     "Connect",
     "Disconnect",
+    "GroupIntoBlock",
     "Macro",
     "MoveNodes",
     "RemoveNode",
     "SetParams",
     "UndoStack",
+    "Ungroup",
 ]
 
 
@@ -223,6 +225,228 @@ class Macro(Command):
     def undo(self, graph: Graph) -> None:
         for command in reversed(self.commands):
             command.undo(graph)
+
+
+def _restore(graph: Graph, before: dict, blocks: dict) -> None:
+    """Bring `graph` back to the serialised state `before` (node and edge order included),
+    touching only what differs, so views get fine-grained events."""
+    wanted = {n["id"]: n for n in before["nodes"]}
+    want_edges = [Edge(e["source"], e["target"], e.get("source_port", 0), e.get("target_port", 0)) for e in before["edges"]]
+    wanted_set = set(want_edges)
+    for edge in [e for e in graph.edges if e not in wanted_set]:
+        graph.disconnect(edge)
+    for node_id in [n for n in graph.nodes if n not in wanted]:
+        graph.remove_node(node_id)
+    for node_id, data in wanted.items():
+        if node_id not in graph:
+            graph.restore_node(data)
+        elif graph.nodes[node_id].to_dict() != data:
+            graph.set_params(node_id, data.get("params") or {})
+            graph.move_node(node_id, data.get("pos", (0, 0)))
+    present = set(graph.edges)
+    for edge, data in zip(want_edges, before["edges"]):
+        if edge not in present:
+            graph.restore_edge(data)
+    order = {node_id: i for i, node_id in enumerate(wanted)}
+    items = sorted(graph.nodes.items(), key=lambda item: order[item[0]])
+    graph.nodes.clear()
+    graph.nodes.update(items)
+    index = {edge: i for i, edge in enumerate(want_edges)}
+    graph.edges.sort(key=lambda e: index[e])
+    graph.blocks.clear()
+    graph.blocks.update(copy.deepcopy(blocks))
+
+
+def _centre(positions) -> tuple[float, float]:
+    positions = list(positions)
+    if not positions:
+        return (0.0, 0.0)
+    return (
+        round(sum(p[0] for p in positions) / len(positions)),
+        round(sum(p[1] for p in positions) / len(positions)),
+    )
+
+
+@dataclass
+class GroupIntoBlock(Command):
+    """Replace the selected nodes by one Block node wired the same way, defining block
+    `name` from them: each distinct tensor entering the selection becomes an inner Input
+    (a block input port), each distinct tensor leaving it an inner Output."""
+
+    node_ids: list[str]
+    name: str
+    block_id: str | None = None
+    _before: dict | None = None
+    _blocks_before: dict | None = None
+
+    @property
+    def text(self) -> str:
+        return f"Group into block {self.name}"
+
+    def redo(self, graph: Graph) -> None:
+        from workbench.core.blocks import block_ports, make_definition
+        from workbench.core.shapes import infer_shapes
+
+        chosen = list(dict.fromkeys(self.node_ids))
+        if not chosen:
+            raise GraphError("select the nodes to group into a block")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise GraphError("a block needs a name")
+        if self.name in graph.blocks:
+            raise GraphError(f"a block named {self.name!r} already exists; choose another name")
+        for node_id in chosen:
+            if graph.node(node_id).type in ("Input", "Output"):
+                raise GraphError(f"{node_id} is an {graph.node(node_id).type}; a block cannot contain model inputs or outputs")
+        selected = set(chosen)
+        outside_children = {e.target for e in graph.edges if e.source in selected and e.target not in selected}
+        if graph.downstream(outside_children) & selected:
+            raise GraphError("the selected nodes are not contiguous: a path leaves the selection and comes back")
+        before = graph.to_dict()
+        blocks_before = copy.deepcopy(graph.blocks)
+        result = infer_shapes(graph)
+        selected_order = [n for n in graph.nodes if n in selected]
+
+        # the inner graph: Inputs, the selected nodes in graph order, Outputs
+        from workbench.core.graph import Graph as _Graph
+
+        inner = _Graph(graph.catalog)
+        inner.blocks = graph.blocks
+        incoming = [e for e in graph.edges if e.target in selected and e.source not in selected]
+        outgoing = [e for e in graph.edges if e.source in selected and e.target not in selected]
+        positions = [graph.nodes[n].pos for n in selected_order]
+        top = min(p[1] for p in positions) - 120
+        bottom = max(p[1] for p in positions) + 120
+        reserved = set(selected)
+        input_of: dict[tuple[str, int], str] = {}
+        for e in incoming:
+            key = (e.source, e.source_port)
+            if key in input_of:
+                continue
+            info = result.output(e.source, e.source_port)
+            params = {"shape": list(info.shape), "dtype": info.dtype} if info is not None else {}
+            node_id = _fresh("input", reserved)
+            x = graph.nodes[e.target].pos[0]
+            inner.add_node(node_id, "Input", params, (x, top))
+            input_of[key] = node_id
+        for node_id in selected_order:
+            node = graph.nodes[node_id]
+            inner.add_node(node_id, node.type, node.params, node.pos, allow_missing=True)
+        output_of: dict[tuple[str, int], str] = {}
+        for e in outgoing:
+            key = (e.source, e.source_port)
+            if key in output_of:
+                continue
+            node_id = _fresh("output", reserved)
+            inner.add_node(node_id, "Output", {}, (graph.nodes[e.source].pos[0], bottom))
+            output_of[key] = node_id
+        for e in graph.edges:
+            if e.source in selected and e.target in selected:
+                inner.restore_edge(e.to_dict())
+        for e in incoming:
+            inner.restore_edge({**e.to_dict(), "source": input_of[(e.source, e.source_port)], "source_port": 0})
+        for key, out_id in output_of.items():
+            inner.restore_edge({"source": key[0], "source_port": key[1], "target": out_id})
+        in_ids, out_ids = block_ports(inner)
+
+        # the outer graph: the selection becomes one Block node
+        block_id = self.block_id or graph.unique_id(self.name)
+        self._before, self._blocks_before = before, blocks_before
+        try:
+            for node_id in selected_order:
+                graph.remove_node(node_id)
+            graph.blocks[self.name] = make_definition(self.name, inner.to_dict())
+            graph.add_node(block_id, "Block", {"block": self.name}, _centre(positions))
+            for key, in_id in input_of.items():
+                graph.connect(key[0], block_id, key[1], in_ids.index(in_id))
+            for e in outgoing:
+                port = out_ids.index(output_of[(e.source, e.source_port)])
+                graph.connect(block_id, e.target, port, e.target_port)
+        except Exception:
+            _restore(graph, before, blocks_before)
+            raise
+        self.block_id = block_id
+
+    def undo(self, graph: Graph) -> None:
+        _restore(graph, self._before, self._blocks_before)
+
+
+def _fresh(stem: str, taken: set[str]) -> str:
+    i = 0
+    while True:
+        candidate = stem if i == 0 else f"{stem}{i}"
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+        i += 1
+
+
+@dataclass
+class Ungroup(Command):
+    """Replace a Block node by the nodes of its definition, wired the same way (inner ids
+    that clash with the graph's get fresh ones); the definition stays in the project."""
+
+    node_id: str
+    _before: dict | None = None
+    _blocks_before: dict | None = None
+    added: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return f"Ungroup {self.node_id}"
+
+    def redo(self, graph: Graph) -> None:
+        from workbench.core.blocks import block_ports, inner_graph
+
+        node = graph.node(self.node_id)
+        name = node.params.get("block")
+        if node.type != "Block" or name not in graph.blocks:
+            raise GraphError(f"{self.node_id} is not a block with a definition in this project")
+        inner = inner_graph(graph.blocks[name], graph.catalog, graph.blocks)
+        in_ids, out_ids = block_ports(inner)
+        before = graph.to_dict()
+        blocks_before = copy.deepcopy(graph.blocks)
+        feeds = {e.target_port: (e.source, e.source_port) for e in graph.in_edges(self.node_id)}
+        uses: dict[int, list] = {}
+        for e in graph.out_edges(self.node_id):
+            uses.setdefault(e.source_port, []).append((e.target, e.target_port))
+        body = [n for n in inner if n.type not in ("Input", "Output")]
+        centre = _centre(n.pos for n in body)
+        offset = (node.pos[0] - centre[0], node.pos[1] - centre[1])
+        self._before, self._blocks_before = before, blocks_before
+        try:
+            graph.remove_node(self.node_id)
+            mapping: dict[str, str] = {}
+            for n in body:
+                new_id = n.id if n.id not in graph else graph.unique_id(n.id)
+                mapping[n.id] = new_id
+                graph.add_node(new_id, n.type, n.params, (n.pos[0] + offset[0], n.pos[1] + offset[1]), allow_missing=True)
+
+            def source(inner_source: str, port: int):
+                if inner_source in mapping:
+                    return mapping[inner_source], port
+                if inner_source in in_ids:
+                    return feeds.get(in_ids.index(inner_source))
+                return None
+
+            for e in inner.edges:
+                if e.target in mapping:
+                    src = source(e.source, e.source_port)
+                    if src is not None:
+                        graph.connect(src[0], mapping[e.target], src[1], e.target_port)
+            for port, out_id in enumerate(out_ids):
+                edges = inner.in_edges(out_id)
+                src = source(edges[0].source, edges[0].source_port) if edges else None
+                if src is None:
+                    continue
+                for target, target_port in uses.get(port, ()):
+                    graph.connect(src[0], target, src[1], target_port)
+        except Exception:
+            _restore(graph, before, blocks_before)
+            raise
+        self.added = list(mapping.values())
+
+    def undo(self, graph: Graph) -> None:
+        _restore(graph, self._before, self._blocks_before)
 
 
 class UndoStack:

@@ -71,7 +71,7 @@ def plan_model(graph: Graph, result: InferenceResult | None = None) -> ModelPlan
             output_ids.append(node_id)
             outputs.append(sources[0])
             continue
-        spec = graph.catalog.get(node.type)
+        spec = graph.spec(node_id)
         infos = [result.outputs[s][p] for s, p in sources]
         steps.append(LayerStep(node_id, spec.constructor(infos, result.resolved[node_id]), sources, spec.outputs))
     return ModelPlan(tuple(inputs), tuple(steps), tuple(outputs), tuple(output_ids), result)

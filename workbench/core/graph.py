@@ -145,6 +145,8 @@ class Graph:
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
         self._listeners: list[Callable[[], Listener | None]] = []
+        # block definitions by name (core/blocks.py); the project loader fills it
+        self.blocks: dict[str, dict] = {}
 
     # ---- reading -------------------------------------------------------------
     @property
@@ -204,7 +206,12 @@ class Graph:
         "missing") with as many ports as its edges use, for views to draw."""
         node = self.node(node_id)
         if node.type in self.catalog:
-            return self.catalog.get(node.type)
+            spec = self.catalog.get(node.type)
+            if node.type == "Block":
+                from workbench.core.blocks import bound_spec
+
+                return bound_spec(spec, node.params.get("block"), self.blocks, self.catalog)
+            return spec
         inputs = max((e.target_port + 1 for e in self._edges if e.target == node_id), default=1)
         outputs = max((e.source_port + 1 for e in self._edges if e.source == node_id), default=1)
         return missing_layer_spec(node.type, inputs, outputs)
@@ -309,8 +316,8 @@ class Graph:
             if not isinstance(port, int) or isinstance(port, bool):
                 raise PortError(f"port numbers must be whole numbers, got {port!r}")
         # A node of a missing layer type accepts any port >= 0: its spec is unknown.
-        src_outputs = self.catalog.get(src.type).outputs if src.type in self.catalog else None
-        dst_spec = self.catalog.get(dst.type) if dst.type in self.catalog else None
+        src_outputs = self.spec(src.id).outputs if src.type in self.catalog else None
+        dst_spec = self.spec(dst.id) if dst.type in self.catalog else None
         if edge.source_port < 0 or (src_outputs is not None and edge.source_port >= src_outputs):
             raise PortError(f"{src.id} ({src.type}) has no output port {edge.source_port}")
         if edge.target_port < 0 or (dst_spec is not None and not dst_spec.accepts_input_port(edge.target_port)):
@@ -384,7 +391,9 @@ class Graph:
         return edge
 
     def copy(self) -> "Graph":
-        return Graph.from_dict(self.to_dict(), self.catalog)
+        graph = Graph.from_dict(self.to_dict(), self.catalog)
+        graph.blocks = copy.deepcopy(self.blocks)
+        return graph
 
 
 _NODE_KEYS = frozenset({"id", "type", "params", "pos"})

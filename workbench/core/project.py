@@ -43,7 +43,7 @@ class ProjectError(Exception):
 # Ordered migrators: MIGRATIONS[v] turns a version-v document into version v + 1.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
-_KNOWN_KEYS = frozenset({"format", "version", "name", "graph", "data", "training"})
+_KNOWN_KEYS = frozenset({"format", "version", "name", "graph", "data", "training", "blocks"})
 _GRAPH_KEYS = frozenset({"nodes", "edges"})
 
 
@@ -68,6 +68,8 @@ class Project:
             "data": copy.deepcopy(self.data),
             "training": copy.deepcopy(self.training),
         }
+        if self.graph.blocks:
+            doc["blocks"] = [copy.deepcopy(d) for d in self.graph.blocks.values()]
         doc.update(copy.deepcopy(self.extra))
         return doc
 
@@ -124,6 +126,7 @@ def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: st
     graph_doc = doc.get("graph", {"nodes": [], "edges": []})
     _expect(graph_doc, dict, "graph")
     graph = _load_graph(graph_doc, catalog)
+    graph.blocks = _load_blocks(doc.get("blocks", []), catalog)
     data = doc.get("data", DEFAULT_DATA)
     _expect(data, dict, "data")
     training = doc.get("training", DEFAULT_TRAINING)
@@ -186,6 +189,29 @@ def _load_graph(graph_doc: dict, catalog: Catalog | None) -> Graph:
         except GraphError as exc:
             raise ProjectError(f"graph.edges[{i}]: {exc}") from None
     return graph
+
+
+def _load_blocks(blocks: Any, catalog: Catalog | None) -> dict[str, dict]:
+    """The top-level "blocks" list (core/blocks.py) as name -> definition; each checked like the graph."""
+    _expect(blocks, list, "blocks")
+    loaded: dict[str, dict] = {}
+    for i, definition in enumerate(blocks):
+        where = f"blocks[{i}]"
+        _expect(definition, dict, where)
+        name = definition.get("name")
+        _expect(name, str, f"{where}.name")
+        if not name:
+            raise ProjectError(f"{where}.name: must not be empty")
+        if name in loaded:
+            raise ProjectError(f"{where}.name: a block named {name!r} is defined twice")
+        inner = definition.get("graph", {"nodes": [], "edges": []})
+        _expect(inner, dict, f"{where}.graph")
+        try:
+            _load_graph(inner, catalog)
+        except ProjectError as exc:
+            raise ProjectError(f"{where}.{exc}") from None
+        loaded[name] = copy.deepcopy(definition)
+    return loaded
 
 
 def _is_number(value: Any) -> bool:

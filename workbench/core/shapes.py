@@ -215,7 +215,7 @@ class ShapeInference:
                 self._states.pop(node_id, None)
                 diagnostics.append(Diagnostic(node_id, ERROR, missing_layer_message(node.type)))
                 continue
-            spec = catalog.get(node.type)
+            spec = graph.spec(node_id)
             edges = sorted(feeds[node_id], key=_port)
             inputs, problem = _gather_inputs(spec, edges, outputs)
             if problem is not None:

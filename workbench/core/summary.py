@@ -116,7 +116,7 @@ def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
         if outs is None or node_id not in result.resolved:
             rows.append(NodeStats(node_id, node.type, shape, None, None, None))
             continue
-        spec = graph.catalog.get(node.type)
+        spec = graph.spec(node_id)
         edges = sorted(feeds.get(node_id, ()), key=lambda e: e.target_port)
         inputs = tuple(result.outputs[e.source][e.source_port] for e in edges)
         params, trainable, flops = node_stats(spec, result.resolved[node_id], inputs, outs)

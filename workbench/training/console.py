@@ -17,9 +17,9 @@ __all__ = ["ConsolePrinter", "JsonPrinter", "format_duration", "format_metrics"]
 _BAR = 24
 
 
-def format_duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None, unknown: str = "?") -> str:
     if seconds is None or not math.isfinite(seconds):
-        return "?"
+        return unknown
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)

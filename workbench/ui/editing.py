@@ -1,4 +1,4 @@
-"""Edits on the selection: add, delete, copy/paste/duplicate, auto-layout.
+"""Edits on the selection: add, delete, copy/paste/duplicate, group into a block, auto-layout.
 
 Each builds core commands (a Macro when it is several) and pushes them through the
 document, so every one is a single undo step; nothing here touches the graph directly.
@@ -12,12 +12,13 @@ import re
 from PySide6.QtCore import QMimeData, QPointF
 from PySide6.QtWidgets import QApplication
 
-from workbench.core.commands import AddNode, Connect, Disconnect, Macro, MoveNodes, RemoveNode
+from workbench.core.commands import AddNode, Connect, Disconnect, GroupIntoBlock, Macro, MoveNodes, RemoveNode, Ungroup
 from workbench.core.graph import Graph, InvalidIdError, check_node_id
 from workbench.ui.canvas.layout import Y_STEP, layout
 from workbench.ui.canvas.node_item import NODE_H, NODE_W, snap
 
 NODES_MIME = "application/x-workbench-nodes"
+BLOCK_PREFIX = "Block:"  # palette entries of the project's blocks: "Block:NAME"
 PASTE_OFFSET = 40.0
 
 
@@ -56,9 +57,17 @@ class Editor:
 
     # ---- adding --------------------------------------------------------------------
     def add_layer(self, type_name: str, pos: QPointF | None = None, wire: bool = False) -> str | None:
-        """Add a layer at `pos`, or below the selected node and fed by it (`wire`)."""
-        spec = self.graph.catalog.get(type_name)
-        node_id = fresh_id(self.graph, type_name, set())
+        """Add a layer at `pos`, or below the selected node and fed by it (`wire`).
+        `type_name` "Block:NAME" adds an instance of the project's block NAME."""
+        params: dict = {}
+        base = type_name
+        if type_name.startswith(BLOCK_PREFIX):
+            base = type_name[len(BLOCK_PREFIX):]
+            if base not in self.graph.blocks:
+                self.scene.message.emit(f"no block named {base!r} in this project")
+                return None
+            type_name, params = "Block", {"block": base}
+        node_id = fresh_id(self.graph, base, set())
         selected = self.scene.selected_node_ids()
         source = self.graph.node(selected[-1]) if wire and len(selected) >= 1 else None
         if pos is None:
@@ -70,15 +79,57 @@ class Editor:
             else:
                 c = self.view.visible_center()
                 pos = QPointF(snap(c.x() - NODE_W / 2), snap(c.y() - NODE_H / 2))
-        commands = [AddNode(node_id, type_name, {}, (pos.x(), pos.y()))]
+        commands = [AddNode(node_id, type_name, params, (pos.x(), pos.y()))]
         src_spec = self.graph.spec(source.id) if source is not None else None
-        if source is not None and src_spec.outputs > 0 and spec.inputs > 0:
+        if source is not None and src_spec.outputs > 0 and self._input_count(type_name, params) > 0:
             commands.append(Connect(source.id, node_id))
         command = commands[0] if len(commands) == 1 else Macro(f"Add {type_name}", commands)
         if not self._push(command):
             return None
         self.scene.select_nodes([node_id])
         return node_id
+
+    def _input_count(self, type_name: str, params: dict) -> int:
+        spec = self.graph.catalog.get(type_name)
+        if type_name == "Block":
+            from workbench.core.blocks import bound_spec
+
+            spec = bound_spec(spec, params.get("block"), self.graph.blocks, self.graph.catalog)
+        return spec.inputs
+
+    # ---- blocks ----------------------------------------------------------------------
+    def group_selection(self, name: str | None = None) -> str | None:
+        """Group the selected nodes into a new block (asks its name); returns the Block node id."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.scene.message.emit("Select the layers to group into a block first")
+            return None
+        if name is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            suggestion = f"Block{len(self.graph.blocks) + 1}"
+            name, ok = QInputDialog.getText(self.view, "Group into Block", "Block name:", text=suggestion)
+            if not ok:
+                return None
+        command = GroupIntoBlock(ids, name.strip())
+        if not self._push(command):
+            return None
+        self.scene.select_nodes([command.block_id])
+        return command.block_id
+
+    def ungroup_selection(self) -> list[str]:
+        """Replace each selected Block node by its layers (one undo step)."""
+        blocks = [n for n in self.scene.selected_node_ids() if self.graph.node(n).type == "Block"]
+        if not blocks:
+            self.scene.message.emit("Select a block to ungroup")
+            return []
+        commands = [Ungroup(n) for n in blocks]
+        label = f"Ungroup {blocks[0]}" if len(blocks) == 1 else f"Ungroup {len(blocks)} blocks"
+        if not self._push(Macro(label, commands)):
+            return []
+        added = [n for c in commands for n in c.added]
+        self.scene.select_nodes(added)
+        return added
 
     # ---- deleting ------------------------------------------------------------------
     def delete_selection(self) -> None:

@@ -52,6 +52,9 @@ class MainWindow(QMainWindow):
         self.actions_ = menus.build(self)
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
+        from workbench.ui.training import install as install_training  # the Training dock, menu and actions
+
+        self.training = install_training(self)
         self.counts = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
         self._first_size()
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(document.undo_stack)
         self.undo_group.setActiveStack(document.undo_stack)
         self.palette_panel.set_catalog(document.graph.catalog)
+        self.palette_panel.set_document(document)  # its "My blocks" section
         self.inspector.set_document(document)
         self.summary.set_document(document)
         self.problems.set_document(document)
@@ -238,6 +242,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_settings()
+        self.training.shutdown()  # stop a run cleanly (it keeps its checkpoint) and join its thread
         if self.autosave is not None:
             self.autosave.stop()
         if self._quick_add is not None:

@@ -56,6 +56,10 @@ def build(window) -> SimpleNamespace:
     a.duplicate = _action(window, "D&uplicate", lambda: e.editor and e.editor.duplicate(), "Ctrl+D", canvas=True)
     a.delete = _action(window, "&Delete", lambda: e.editor and e.editor.delete_selection(),
                        [QKeySequence(K.Delete), "Backspace"], canvas=True)
+    a.group = _action(window, "&Group into Block…", lambda: e.editor and e.editor.group_selection(), "Ctrl+G",
+                      tip="Replace the selected layers by one named block (reusable from the palette)", canvas=True)
+    a.ungroup = _action(window, "U&ngroup", lambda: e.editor and e.editor.ungroup_selection(), "Ctrl+Shift+G",
+                        tip="Replace the selected block by its layers", canvas=True)
     a.select_all = _action(window, "Select &All", lambda: e.editor and e.editor.select_all(), K.SelectAll, canvas=True)
     a.quick_add = _action(window, "&Quick Add Layer…", window.quick_add, "Ctrl+K", tip="Type a layer name and press Enter")
     a.fit = _action(window, "&Fit to View", window.view.fit_all, "F", tip="Show the whole model (F)", canvas=True)
@@ -68,6 +72,9 @@ def build(window) -> SimpleNamespace:
     a.code = _action(window, "View PyTorch &Code…", window.show_code, "Ctrl+Shift+C", tip="The model as standalone PyTorch source")
     a.shortcuts = _action(window, "&Keyboard Shortcuts", window.show_shortcuts)
     a.about = _action(window, "&About Model Workbench", window.show_about)
+
+    # right-click on the canvas: its own actions (duplicate, delete, group into block, ungroup, …)
+    window.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -83,6 +90,8 @@ def build(window) -> SimpleNamespace:
     edit.addActions([a.undo, a.redo])
     edit.addSeparator()
     edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
+    edit.addSeparator()
+    edit.addActions([a.group, a.ungroup])
     edit.addSeparator()
     edit.addActions([a.select_all, a.quick_add])
     view = bar.addMenu("&View")
@@ -106,7 +115,7 @@ def build(window) -> SimpleNamespace:
         toolbar.addAction(action)
     window.addToolBar(toolbar)
     a.document_actions = [
-        a.save, a.save_as, a.cut, a.copy, a.paste, a.duplicate, a.delete, a.select_all, a.quick_add,
+        a.save, a.save_as, a.cut, a.copy, a.paste, a.duplicate, a.delete, a.group, a.ungroup, a.select_all, a.quick_add,
         a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open,
     ]
     return a
@@ -118,6 +127,7 @@ SHORTCUTS = [
     ("Copy / Cut / Paste / Duplicate", "Ctrl+C / Ctrl+X / Ctrl+V / Ctrl+D"),
     ("Delete the selection", "Delete or Backspace"),
     ("Select all", "Ctrl+A"),
+    ("Group the selection into a block / ungroup", "Ctrl+G / Ctrl+Shift+G"),
     ("Quick add a layer after the selection", "Ctrl+K"),
     ("Fit the model in view", "F"),
     ("Zoom", "mouse wheel (around the cursor), Ctrl++ / Ctrl+- / Ctrl+0"),

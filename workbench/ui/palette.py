@@ -1,4 +1,7 @@
-"""The layer palette: the catalog by category, a filter box, drag or double-click to add."""
+"""The layer palette: the catalog by category, a filter box, drag or double-click to add.
+
+A "My blocks" section lists the open project's blocks (core/blocks.py); their entries
+carry the type "Block:NAME", which the editor turns into a Block node."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWi
 from workbench.ui.canvas.view import LAYER_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+BLOCKS_GROUP = "My blocks"
+BLOCK_PREFIX = "Block:"
 
 
 def layer_mime(type_name: str) -> QMimeData:
@@ -56,10 +61,15 @@ class Palette(QWidget):
         self.filter.returnPressed.connect(self._activate_first)
         self.tree.itemActivated.connect(self._on_activated)
         self._catalog = None
+        self._document = None
+        self._blocks_group: QTreeWidgetItem | None = None
+        self._block_names: list[str] | None = None
 
     def set_catalog(self, catalog) -> None:
         self._catalog = catalog
         self.tree.clear()
+        self._blocks_group = None
+        self._block_names = None
         for category, specs in catalog.categories().items():
             group = QTreeWidgetItem(self.tree, [category])
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -72,6 +82,46 @@ class Palette(QWidget):
                 item.setToolTip(0, f"<b>{spec.name}</b><br>{spec.doc}")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
         self.tree.expandAll()
+        self._blocks_group = self._group_named(BLOCKS_GROUP)
+        self._apply_filter(self.filter.text())
+
+    def _group_named(self, text: str) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            if self.tree.topLevelItem(i).text(0) == text:
+                return self.tree.topLevelItem(i)
+        return None
+
+    def set_document(self, document) -> None:
+        """Keep the "My blocks" section in step with `document`'s block definitions."""
+        self._document = document
+        document.inferred.connect(self._document_changed)
+        self.set_blocks(document.graph.blocks)
+
+    def _document_changed(self, _result=None) -> None:
+        if self._document is not None:
+            self.set_blocks(self._document.graph.blocks)
+
+    def set_blocks(self, blocks) -> None:
+        names = list(blocks)
+        if names == self._block_names:
+            return
+        self._block_names = names
+        group = self._blocks_group
+        if group is None:
+            group = self._blocks_group = QTreeWidgetItem(self.tree, [BLOCKS_GROUP])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+        for j in reversed(range(group.childCount())):
+            if str(group.child(j).data(0, TYPE_ROLE)).startswith(BLOCK_PREFIX):
+                group.takeChild(j)
+        for name in names:
+            item = QTreeWidgetItem(group, [name])
+            item.setData(0, TYPE_ROLE, BLOCK_PREFIX + name)
+            item.setToolTip(0, f"<b>{name}</b><br>A block of this project: drag it onto the canvas to use it again.")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+        group.setExpanded(True)
         self._apply_filter(self.filter.text())
 
     def item_for(self, type_name: str) -> QTreeWidgetItem | None:
@@ -101,8 +151,12 @@ class Palette(QWidget):
             shown = 0
             for j in range(group.childCount()):
                 child = group.child(j)
-                spec = self._catalog.get(child.data(0, TYPE_ROLE))
-                hide = bool(words) and not matches(spec, words)
+                type_name = child.data(0, TYPE_ROLE)
+                if type_name.startswith(BLOCK_PREFIX):
+                    hay = f"{type_name[len(BLOCK_PREFIX):]} {BLOCKS_GROUP} block".lower()
+                    hide = bool(words) and not all(w in hay for w in words)
+                else:
+                    hide = bool(words) and not matches(self._catalog.get(type_name), words)
                 child.setHidden(hide)
                 shown += not hide
             group.setHidden(shown == 0)

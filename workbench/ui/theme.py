@@ -21,6 +21,7 @@ _CATEGORY_HUES = {
     "sequence": 230,
     "audio": 130,
     "vision backbones": 175,
+    "My blocks": 305,
 }
 
 

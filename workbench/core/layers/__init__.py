@@ -18,6 +18,7 @@ FAMILIES = (
     "sequence",
     "audio",
     "vision_backbones",
+    "block",
 )
 
 

@@ -67,6 +67,8 @@ def key_params(type_name: str, params: dict, resolved: dict | None) -> str:
         dtype = values.get("dtype", "float32")
         text = "[" + ", ".join(str(v) for v in shape) + "]" if isinstance(shape, (list, tuple)) else str(shape)
         return f"{text} {dtype}" if dtype != "float32" else text
+    if type_name == "Block":
+        return str(params.get("block", ""))
     if type_name == "Embedding":
         if "num_embeddings" in values and "embedding_dim" in values:
             return f"{values['num_embeddings']} tokens → {values['embedding_dim']}"

@@ -13,7 +13,7 @@ import html
 import shiboken6
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QPainter, QPen
+from PySide6.QtGui import QBrush, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsScene
 
 from workbench.core.commands import MoveNodes
@@ -208,6 +208,30 @@ class GraphScene(QGraphicsScene):
         self.selection_changed_ids.emit(self.selected_node_ids())
 
     # ---- gestures -------------------------------------------------------------------
+    def mouseDoubleClickEvent(self, event) -> None:
+        item = self.itemAt(event.scenePos(), QTransform())
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        if item is not None and item.node_id in self.graph and self.graph.node(item.node_id).type == "Block":
+            self.open_block(item.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def open_block(self, node_id: str):
+        """Show a Block node's inner graph, read-only, in its own window."""
+        if self.graph.node(node_id).params.get("block") not in self.graph.blocks:
+            self.message.emit(f"{node_id} has no block definition to open")
+            return None
+        from workbench.ui.block_view import BlockDialog
+
+        views = self.views()
+        dialog = BlockDialog(self.document, node_id, views[0].window() if views else None)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.block_dialog = dialog
+        return dialog
+
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             port = self._port_at(event.scenePos())

@@ -1,0 +1,323 @@
+"""The Training dock: Train / Pause / Resume / Stop, state, progress with ETA, live plots
+and a table of epochs.
+
+Training runs in a `TrainingRun` (worker.py): a QThread that reports only through a
+queue. A `QTimer` at 25 Hz drains everything waiting, folds it into the labels, the
+table and the plot buffers, then redraws each changed curve once, so the UI thread
+does a few milliseconds of work per tick however fast the run produces steps. A run
+that cannot start (data that does not fit the graph, bad settings) says so in the
+dashboard, never in a dialog. The plots (pyqtgraph) are built the first time the dock
+is shown or a run starts, so start-up does not import pyqtgraph.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from workbench.ui.training.worker import TrainingRun, warm_up_torch
+
+__all__ = ["TrainingDashboard", "format_eta"]
+
+TICK_MS = 40  # 25 Hz
+ACTIVE = ("starting", "running", "paused", "pausing", "stopping")
+FINAL = ("completed", "stopped", "failed")
+
+
+def format_eta(seconds) -> str:
+    from workbench.training.console import format_duration  # torch is loaded by then
+
+    return format_duration(seconds, unknown="—")
+
+
+def _fmt(value) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
+
+
+class TrainingDashboard(QWidget):
+    state_changed = Signal(str)
+
+    def __init__(self, project_source: Callable[[], object], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("training_dashboard")
+        self.project_source = project_source
+        self.overrides: dict | None = None  # e.g. {"epochs": 2} (tests, benchmarks)
+        self.runs_dir = None  # None: the Trainer's default ($WORKBENCH_RUNS_DIR or ./runs)
+        self.callbacks: tuple = ()  # extra Trainer callbacks (benchmarks); called on the training thread
+        self.run: TrainingRun | None = None
+        self.state = "idle"
+        self.run_dir: str | None = None
+        self.checkpoint: str | None = None
+        self.last_epoch: dict | None = None
+        self.metric_key: str | None = None
+        self.events_seen = 0
+        self._epochs = 0
+        self._steps_per_epoch = 0
+        self._last_step: dict | None = None
+        self._build()
+        self.plots = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self._update_buttons()
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.train_button = QPushButton("Train")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        for name, button, slot in (("train", self.train_button, self.train), ("pause", self.pause_button, self.pause),
+                                   ("resume", self.resume_button, self.resume), ("stop", self.stop_button, self.stop)):
+            button.setObjectName(f"{name}_button")
+            button.clicked.connect(lambda _checked=False, slot=slot: slot())
+        self.state_label = QLabel("idle")
+        self.state_label.setObjectName("state_label")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.eta_label = QLabel("")
+        self.message = QLabel("")
+        self.message.setObjectName("message_label")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["epoch", "train loss", "val loss", "val accuracy"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.resume_button, self.stop_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.state_label)
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.eta_label)
+        self.plot_area = QWidget()
+        self.plot_layout = QVBoxLayout(self.plot_area)
+        self.plot_layout.setContentsMargins(0, 0, 0, 0)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plot_area)
+        splitter.addWidget(self.table)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+    def ensure_plots(self):
+        if self.plots is None:
+            from workbench.ui.training.plots import LivePlots
+
+            self.plots = LivePlots(self.plot_area)
+            self.plot_layout.addWidget(self.plots)
+        return self.plots
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.plots is None:
+            QTimer.singleShot(0, self._first_show)
+
+    def _first_show(self) -> None:
+        """Build the plots, and warm torch up on this thread if it is loaded (see worker.py)."""
+        self.ensure_plots()
+        if "torch" in sys.modules:
+            warm_up_torch()
+
+    # ---- commands ----------------------------------------------------------------------------
+    def train(self) -> bool:
+        """Start a run of the current project; False when one is already going or none is open."""
+        if self.run is not None:
+            return False
+        project = self.project_source()
+        if project is None:
+            return False
+        warm_up_torch()
+        plots = self.ensure_plots()
+        plots.clear()
+        self.table.setRowCount(0)
+        self.message.setText("")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.eta_label.setText("")
+        self.run_dir = self.checkpoint = self.last_epoch = self.metric_key = None
+        self.events_seen = 0
+        self.run = TrainingRun(project, overrides=self.overrides, runs_dir=self.runs_dir,
+                               callbacks=self.callbacks, parent=self)
+        self.run.finished.connect(self._run_finished)
+        self._set_state("starting")
+        self.run.start()
+        self.timer.start()
+        return True
+
+    def pause(self) -> None:
+        if self.run is not None and self.state == "running":
+            self.run.pause()
+            self._set_state("pausing")
+
+    def resume(self) -> None:
+        if self.run is not None and self.state in ("paused", "pausing"):
+            self.run.resume()
+            self._set_state("running")
+
+    def stop(self) -> None:
+        if self.run is not None and self.state in ("starting", "running", "paused", "pausing"):
+            self.run.stop()
+            self._set_state("stopping")
+
+    def toggle_pause(self) -> None:
+        self.resume() if self.state in ("paused", "pausing") else self.pause()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop any run and wait for its thread (closing the window); its checkpoint stays."""
+        if self.run is None:
+            return True
+        ended = self.run.shutdown(timeout_ms)
+        if ended:
+            self._run_finished()
+        return ended
+
+    @property
+    def active(self) -> bool:
+        return self.run is not None
+
+    # ---- events ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self.run is None:
+            return
+        events = self.run.drain()
+        if not events:
+            return
+        for ev in events:
+            self._apply(ev)
+        self.events_seen += len(events)
+        self._show_progress()
+        if self.plots is not None:
+            self.plots.refresh()
+
+    def _show_progress(self) -> None:
+        """The latest step only, once per tick (a progress bar repaints at once on setValue)."""
+        ev, self._last_step = self._last_step, None
+        if ev is None:
+            return
+        epoch, batch, batches = ev["epoch"], ev["batch"], ev["batches"]
+        self.progress.setValue(min((epoch - 1) * batches + batch, self.progress.maximum()))
+        self.progress.setFormat(f"epoch {epoch}/{self._epochs} · step {batch}/{batches}")
+        self.eta_label.setText(f"epoch ETA {format_eta(ev.get('eta_s'))}")
+
+    def _apply(self, ev: dict) -> None:
+        kind = ev["event"]
+        if kind == "step":
+            self.plots.add_step(ev["step"], ev["loss"])
+            self._last_step = ev
+        elif kind == "epoch":
+            self._add_epoch(ev)
+        elif kind == "state":
+            self._on_state(ev["state"], ev.get("message", ""))
+        elif kind == "fit_start":
+            self._epochs, self._steps_per_epoch = ev["epochs"], ev["steps_per_epoch"]
+            self.run_dir = ev.get("run_dir")
+            self.progress.setRange(0, max(1, self._epochs * self._steps_per_epoch))
+            self.progress.setValue(ev.get("start_epoch", 0) * self._steps_per_epoch)
+            self.state_label.setToolTip(f"device {ev.get('device')} · run folder {self.run_dir}")
+        elif kind == "checkpoint":
+            self.checkpoint = ev.get("path")
+        elif kind == "setup_error":
+            self._show_message(ev["message"], error=True)
+        elif kind == "log":
+            self._show_message(ev.get("message", ""))
+
+    def _add_epoch(self, ev: dict) -> None:
+        if self.metric_key is None:
+            self.metric_key = "val_accuracy" if "val_accuracy" in ev else ("val_mae" if "val_mae" in ev else "")
+            label = {"val_accuracy": "val accuracy", "val_mae": "val MAE"}.get(self.metric_key, "val metric")
+            self.table.setHorizontalHeaderItem(3, QTableWidgetItem(label))
+            self.plots.set_metric_name({"val_accuracy": "Validation accuracy", "val_mae": "Validation MAE"}
+                                       .get(self.metric_key, "Validation metric"))
+        metric = ev.get(self.metric_key) if self.metric_key else None
+        self.last_epoch = ev
+        self._last_step = None
+        self.plots.add_epoch(ev["epoch"], ev.get("train_loss"), ev.get("val_loss"), metric)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        for col, value in enumerate((str(ev["epoch"]), _fmt(ev.get("train_loss")), _fmt(ev.get("val_loss")),
+                                     _fmt(metric))):
+            item = QTableWidgetItem(value)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, col, item)
+        self.table.scrollToBottom()
+        self.progress.setValue(ev["epoch"] * self._steps_per_epoch)
+        self.progress.setFormat(f"epoch {ev['epoch']}/{self._epochs}")
+        self.eta_label.setText(f"ETA {format_eta(ev.get('eta_s'))}")
+
+    def _on_state(self, state: str, message: str) -> None:
+        if state == "resumed":
+            return
+        if state == "running" and self.state in ("stopping", "pausing") and self.run is not None \
+                and (self.run.control.stop_requested or self.run.control.paused):
+            return  # an older event; what the user asked since still stands
+        self._set_state(state)
+        if state in FINAL:
+            if state == "completed" and self.last_epoch is not None:
+                text = f"completed {self.last_epoch['epoch']} epoch(s)"
+                if self.metric_key:
+                    text += f" · {self.metric_key.replace('_', ' ')} {_fmt(self.last_epoch.get(self.metric_key))}"
+                self.message.setText(message or text)
+                self.eta_label.setText("")
+            elif state == "failed":
+                self._show_message(message or self.message.text(), error=True)
+            elif message:
+                self.message.setText(message)
+        elif message and state == "paused":
+            self.message.setText(message)
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #c62828;" if error else "")
+
+    def _run_finished(self) -> None:
+        run, self.run = self.run, None
+        if run is None:
+            return
+        self.timer.stop()
+        for ev in run.drain():
+            self._apply(ev)
+        self._show_progress()
+        if self.plots is not None:
+            self.plots.flush()
+        if self.state not in FINAL:
+            self._set_state("stopped")
+        run.deleteLater()
+        self._update_buttons()
+        self.state_changed.emit(self.state)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.state_label.setText(state)
+        if state not in ("failed",):
+            self.message.setStyleSheet("")
+        self._update_buttons()
+        self.state_changed.emit(state)
+
+    def _update_buttons(self) -> None:
+        running = self.run is not None
+        self.train_button.setEnabled(not running)
+        self.pause_button.setEnabled(running and self.state == "running")
+        self.resume_button.setEnabled(running and self.state in ("paused", "pausing"))
+        self.stop_button.setEnabled(running and self.state in ("starting", "running", "paused", "pausing"))
