@@ -96,7 +96,7 @@ class TrainingDashboard(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["epoch", "train loss", "val loss", "val accuracy"])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
         buttons = QHBoxLayout()
@@ -112,8 +112,10 @@ class TrainingDashboard(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot_area)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([3000, 1000])  # the plots get most of the width from the start
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(buttons)
@@ -126,6 +128,8 @@ class TrainingDashboard(QWidget):
 
             self.plots = LivePlots(self.plot_area)
             self.plot_layout.addWidget(self.plots)
+            total = sum(self.splitter.sizes()) or 4000
+            self.splitter.setSizes([total * 3 // 4, total - total * 3 // 4])
         return self.plots
 
     def showEvent(self, event) -> None:
