@@ -55,6 +55,9 @@ class MainWindow(QMainWindow):
         from workbench.ui.training import install as install_training  # the Training dock, menu and actions
 
         self.training = install_training(self)
+        from workbench.ui.settings_panels import install as install_settings  # Training settings and Data docks
+
+        self.settings_panels = install_settings(self)
         self.counts = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
         self._first_size()
@@ -102,6 +105,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_document(document)
         self.summary.set_document(document)
         self.problems.set_document(document)
+        self.settings_panels.set_document(document)
         self.scene.selection_changed_ids.connect(self.inspector.show_nodes)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         document.modified_changed.connect(self._update_title)

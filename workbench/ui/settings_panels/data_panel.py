@@ -1,0 +1,429 @@
+"""The "Data" dock: the project's data source and its fields, the validation fraction, the
+augmentation list, and a check of the data against the graph.
+
+Edits are SectionCommands on the document's undo stack (keystrokes in one field merge).
+After each edit (debounced) and on "Check", the bundled sources (digits, synthetic) are
+loaded — tens of milliseconds — and `check_compatibility` runs against the graph's Input and
+Output nodes; for file sources only the named paths are checked, nothing is read.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.ui.settings_panels.common import SectionCommand
+from workbench.ui.settings_panels.preview import DataPreview
+
+SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands"]
+# kept here (not imported) so the panel never pulls a source module in: workbench.data.sources.synthetic.KINDS
+SYNTHETIC_KINDS = ["moons", "circles", "spirals", "sine", "waveforms", "shapes", "sequences", "copy", "reverse"]
+VISION_SETS = ["MNIST", "FashionMNIST", "CIFAR10"]  # workbench.data.sources.vision.DATASETS
+AUGMENTS = ["random_crop", "horizontal_flip", "rotation", "color_jitter", "time_shift", "noise", "gain"]
+FAST_SOURCES = {"digits", "synthetic"}
+
+# source -> [(param, label, kind, default/choices)]; kinds: bool, int, choice, folder, file, column
+FIELDS = {
+    "digits": [("normalize", "Normalize", "bool", True)],
+    "synthetic": [("kind", "Kind", "choice", SYNTHETIC_KINDS), ("n", "Samples", "int", 2000)],
+    "torchvision": [("name", "Dataset", "choice", VISION_SETS), ("root", "Folder", "folder", None),
+                    ("download", "Download if missing", "bool", False)],
+    "image_folder": [("path", "Folder", "folder", None), ("val_path", "Validation folder", "folder", None)],
+    "csv": [("path", "CSV file", "file", None), ("target", "Target column", "column", None)],
+    "audio_folder": [("path", "Folder", "folder", None), ("sample_rate", "Sample rate", "int", 16000)],
+    "text_csv": [("path", "CSV file", "file", None), ("text", "Text column", "column", None),
+                 ("label", "Label column", "column", None)],
+    "speechcommands": [("root", "Folder", "folder", None), ("download", "Download if missing", "bool", False)],
+}
+REQUIRED = {"synthetic": {"kind": "moons"}, "torchvision": {"name": "MNIST"}}
+
+
+def csv_header(path: Path, delimiter: str = ",") -> list[str]:
+    """The column names in a CSV file's first row ([] when it cannot be read)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [c.strip() for c in next(csv.reader(f, delimiter=delimiter), [])]
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+class DataPanel(QWidget):
+    checked = Signal(list)  # the messages of the latest check ([] = the data fits)
+
+    def __init__(self, parent=None, check_delay_ms: int = 300) -> None:
+        super().__init__(parent)
+        self.setObjectName("data_settings")
+        self.document = None
+        self._loading = False
+        self._built_for = None
+        self._last = None
+        self.fields: dict[str, QWidget] = {}
+        self.messages_list: list[str] = []
+
+        self.source = QComboBox()
+        self.source.setObjectName("data.source")
+        self.source.addItems(SOURCES)
+        self.source.setMinimumWidth(70)
+        self.source.currentIndexChanged.connect(lambda _i: self._source_changed())
+        self.params_box = QWidget()
+        self.params_form = QFormLayout(self.params_box)
+        self.params_form.setContentsMargins(0, 0, 0, 0)
+        self.val_fraction = QDoubleSpinBox()
+        self.val_fraction.setObjectName("data.val_fraction")
+        self.val_fraction.setRange(0.0, 0.9)
+        self.val_fraction.setSingleStep(0.05)
+        self.val_fraction.setDecimals(2)
+        self.val_fraction.valueChanged.connect(lambda v: self._edit(("val_fraction",), v, "validation fraction"))
+        self.val_fraction.editingFinished.connect(self._seal)
+
+        self.augment_list = QListWidget()
+        self.augment_list.setObjectName("data.augment")
+        self.augment_list.setMaximumHeight(90)
+        self.augment_type = QComboBox()
+        self.augment_type.addItems(AUGMENTS)
+        self.augment_type.setMinimumWidth(70)
+        self.val_fraction.setMinimumWidth(70)
+        add = QPushButton("Add")
+        add.clicked.connect(self.add_augment)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self.remove_augment)
+        aug_row = QHBoxLayout()
+        aug_row.addWidget(self.augment_type, 1)
+        aug_row.addWidget(add)
+        aug_row.addWidget(remove)
+        self.add_augment_button, self.remove_augment_button = add, remove
+
+        form = QFormLayout()
+        form.addRow("Source", self.source)
+        form.addRow(self.params_box)
+        form.addRow("Validation fraction", self.val_fraction)
+        form.addRow("Augmentation", self.augment_list)
+        form.addRow(self._wrap(aug_row))  # full width: the dock may be narrow
+
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("Check the data against the graph's Input and Output nodes")
+        self.check_button.clicked.connect(self.check)
+        self.status = QLabel()
+        self.status.setObjectName("data_status")
+        self.status.setWordWrap(True)
+        self.messages = QListWidget()
+        self.messages.setObjectName("data_messages")
+        self.messages.setWordWrap(True)
+        self.messages.setMaximumHeight(110)
+        self.preview = DataPreview()
+        self.bundle = None  # the latest bundle a check loaded (bundled sources only)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.check_button)
+        row.addWidget(self.status, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.messages)
+        layout.addWidget(QLabel("<b>Preview</b>"))
+        layout.addWidget(self.preview)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(check_delay_ms)
+        self.timer.timeout.connect(self.check)
+
+    @staticmethod
+    def _wrap(layout) -> QWidget:
+        w = QWidget()
+        layout.setContentsMargins(0, 0, 0, 0)
+        w.setLayout(layout)
+        return w
+
+    # ---- document ------------------------------------------------------------------
+    def set_document(self, document) -> None:
+        if self.document is not None:
+            for signal, slot in ((self.document.undo_stack.indexChanged, self.refresh), (self.document.inferred, self._schedule)):
+                try:
+                    signal.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self.document = document
+        self._built_for = None
+        if document is not None:
+            document.undo_stack.indexChanged.connect(self.refresh)
+            document.inferred.connect(self._schedule)
+        self.refresh()
+        self._schedule()
+
+    @property
+    def data(self) -> dict:
+        return self.document.project.data if self.document is not None else {}
+
+    def _schedule(self, *_args) -> None:
+        if self.document is not None:
+            self.timer.start()
+
+    def refresh(self, *_args) -> None:
+        self._loading = True
+        try:
+            d = self.data
+            source = d.get("source", "digits")
+            if self.source.findText(source) >= 0:
+                self.source.setCurrentIndex(self.source.findText(source))
+            if self._built_for != source:
+                self._build_fields(source)
+            params = d.get("params") or {}
+            for name, _label, kind, default in FIELDS.get(source, []):
+                w = self.fields[name]
+                value = params.get(name, default if kind in ("bool", "int") else None)
+                if kind == "bool":
+                    w.setChecked(bool(value))
+                elif kind == "int":
+                    if isinstance(value, int) and w.value() != value:
+                        w.setValue(value)
+                elif kind == "choice":
+                    if value is not None and w.findText(str(value)) >= 0:
+                        w.setCurrentIndex(w.findText(str(value)))
+                elif kind in ("folder", "file"):
+                    if w.edit.text() != (value or ""):
+                        w.edit.setText(value or "")
+                elif kind == "column":
+                    self._fill_columns(w, value)
+            vf = d.get("val_fraction", 0.2)
+            if isinstance(vf, (int, float)) and self.val_fraction.value() != vf:
+                self.val_fraction.setValue(vf)
+            self.augment_list.clear()
+            for item in d.get("augment") or []:
+                if isinstance(item, dict):
+                    extra = ", ".join(f"{k}={v}" for k, v in item.items() if k != "type")
+                    self.augment_list.addItem(f"{item.get('type')}" + (f" ({extra})" if extra else ""))
+                else:
+                    self.augment_list.addItem(str(item))
+        finally:
+            self._loading = False
+
+    # ---- the source's fields ---------------------------------------------------------------
+    def _build_fields(self, source: str) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.fields = {}
+        for name, label, kind, default in FIELDS.get(source, []):
+            if kind == "bool":
+                w = QCheckBox()
+                w.toggled.connect(lambda b, n=name: self._edit(("params", n), b, n))
+            elif kind == "int":
+                w = QSpinBox()
+                w.setRange(1, 10_000_000)
+                w.valueChanged.connect(lambda v, n=name: self._edit(("params", n), v, n))
+                w.editingFinished.connect(self._seal)
+            elif kind == "choice":
+                w = QComboBox()
+                w.addItems(default)
+                w.currentTextChanged.connect(lambda t, n=name: self._edit(("params", n), t, n))
+            elif kind == "column":
+                w = QComboBox()
+                w.currentTextChanged.connect(lambda t, n=name: t and self._edit(("params", n), t, n))
+            else:
+                w = self._path_field(name, kind)
+            w.setObjectName(f"data.params.{name}")
+            w.setMinimumWidth(70)
+            self.fields[name] = w
+            self.params_form.addRow(label, w)
+        self._built_for = source
+
+    def _path_field(self, name: str, kind: str) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        box.edit = QLineEdit()
+        box.edit.setPlaceholderText("choose a folder…" if kind == "folder" else "choose a file…")
+        box.edit.editingFinished.connect(lambda n=name, b=box: self._edit(("params", n), b.edit.text().strip() or None, n))
+        box.button = QToolButton()
+        box.button.setText("…")
+        box.button.setToolTip("Browse")
+        box.button.clicked.connect(lambda _c=False, n=name, k=kind, b=box: self._browse(n, k, b))
+        row.addWidget(box.edit, 1)
+        row.addWidget(box.button)
+        return box
+
+    def _browse(self, name: str, kind: str, box) -> None:
+        start = str(self._base_dir())
+        if kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder", start)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a file", start, "CSV files (*.csv *.tsv *.txt);;All files (*)")
+        if path:
+            box.edit.setText(path)
+            self._edit(("params", name), path, name)
+
+    def _base_dir(self) -> Path:
+        project = self.document.project if self.document is not None else None
+        return project.path.parent if project is not None and project.path else Path.cwd()
+
+    def _resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self._base_dir() / path
+
+    def _fill_columns(self, combo: QComboBox, value) -> None:
+        params = self.data.get("params") or {}
+        header = csv_header(self._resolve(params["path"]), params.get("delimiter", ",")) if params.get("path") else []
+        if value and value not in header:
+            header = [*header, value]
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(header)
+        combo.setCurrentIndex(header.index(value) if value in header else -1)
+        combo.blockSignals(False)
+
+    # ---- editing ---------------------------------------------------------------------
+    def _source_changed(self) -> None:
+        if self._loading or self.document is None:
+            return
+        source = self.source.currentText()
+        new = copy.deepcopy(self.data)
+        if new.get("source") == source:
+            return
+        new["source"] = source
+        new["params"] = dict(REQUIRED.get(source, {}))
+        self._push(new, ("source",), "Change data source")
+
+    def _edit(self, path: tuple, value, what: str) -> None:
+        if self._loading or self.document is None:
+            return
+        new = copy.deepcopy(self.data)
+        if path[0] == "params":
+            params = dict(new.get("params") or {})
+            if value is None:
+                params.pop(path[1], None)
+            else:
+                params[path[1]] = value
+            new["params"] = params
+        else:
+            new[path[0]] = value
+        if new != self.data:
+            self._push(new, path, f"Change data {what}")
+
+    def add_augment(self) -> None:
+        if self.document is None:
+            return
+        new = copy.deepcopy(self.data)
+        new["augment"] = [*(new.get("augment") or []), {"type": self.augment_type.currentText()}]
+        self._push(new, ("augment", "add"), "Add augmentation", mergeable=False)
+
+    def remove_augment(self) -> None:
+        row = self.augment_list.currentRow()
+        items = list(self.data.get("augment") or [])
+        if self.document is None or not (0 <= row < len(items)):
+            return
+        new = copy.deepcopy(self.data)
+        del items[row]
+        new["augment"] = items
+        self._push(new, ("augment", "remove"), "Remove augmentation", mergeable=False)
+
+    def _push(self, new: dict, field: tuple, text: str, mergeable: bool = True) -> None:
+        command = SectionCommand(self.document.project, "data", new, ("data", *field), text)
+        if self._last is not None and not mergeable:
+            self._last.sealed = True
+        self.document.undo_stack.push(command)
+        self._last = command
+        if not mergeable:
+            command.sealed = True
+        self._schedule()
+
+    def _seal(self) -> None:
+        if self._last is not None:
+            self._last.sealed = True
+
+    # ---- checking --------------------------------------------------------------------
+    def check(self) -> list[str]:
+        """Check the data section against the graph; shows and returns the messages."""
+        self.timer.stop()
+        if self.document is None:
+            return []
+        self.bundle = None
+        messages = self._problems()
+        if self.bundle is not None:
+            try:
+                self.preview.show_bundle(self.bundle)
+            except Exception as exc:  # a preview must never break the panel
+                self.preview.clear(f"no preview: {exc}")
+        else:
+            self.preview.clear("A preview is shown for the bundled sources (digits, synthetic)."
+                               if self.data.get("source") not in FAST_SOURCES else "")
+        self.messages_list = messages
+        self.messages.clear()
+        self.messages.addItems(messages)
+        self.status.setText("✓ the data fits the graph" if not messages else f"{len(messages)} problem{'s' if len(messages) != 1 else ''}")
+        self.status.setStyleSheet("" if not messages else "color: #d9534f;")
+        self.checked.emit(messages)
+        return messages
+
+    def _problems(self) -> list[str]:
+        project = self.document.project
+        data = project.data
+        source = data.get("source")
+        if source not in SOURCES:
+            return [f"data.source {source!r} is not a known source; choose one of {', '.join(SOURCES)}"]
+        if source not in FAST_SOURCES:
+            problems = []
+            for name, _label, kind, _default in FIELDS[source]:
+                value = (data.get("params") or {}).get(name)
+                if kind in ("folder", "file") and value:
+                    path = self._resolve(str(value))
+                    if not (path.is_dir() if kind == "folder" else path.is_file()):
+                        problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
+                elif kind in ("file",) and name == "path" and not value:
+                    problems.append(f"data.params.{name} is required for {source}: choose the file")
+                elif kind == "folder" and name in ("path",) and not value:
+                    problems.append(f"data.params.{name} is required for {source}: choose the folder")
+            return problems
+        from workbench.data import DataError, check_compatibility, load_data
+        from workbench.training.config import ConfigError, parse_config
+        from workbench.training.session import SetupError, graph_io
+
+        try:
+            inputs, output_info = graph_io(project)
+        except SetupError as exc:
+            return [str(exc)]
+        try:
+            seed = parse_config(project.training).seed
+            loss = parse_config(project.training).loss["type"]
+        except ConfigError as exc:
+            return [str(exc)]
+        try:
+            bundle = load_data(data, inputs, seed, self._base_dir())
+        except DataError as exc:
+            return [str(exc)]
+        except OSError as exc:
+            return [f"cannot read the data: {exc}"]
+        self.bundle = bundle
+        first = check_compatibility(bundle, inputs, None, loss)
+        everything = check_compatibility(bundle, inputs, output_info, loss)
+        outputs = [n.id for n in project.graph.nodes_of_type("Output")]
+        out_name = f"Output '{outputs[0]}': " if outputs else ""
+        return first + [out_name + m for m in everything[len(first):]]
