@@ -185,3 +185,17 @@ def test_preview_shows_thumbnails_labels_and_a_class_histogram(qtbot, digits_win
     choose(data.source, "csv")
     data.check()
     assert preview.samples == [] and preview.histogram.isHidden()
+
+
+def test_a_layout_saved_with_other_panels_is_not_restored(make_window):
+    """An older version's saved layout (other panels) would park the new docks oddly."""
+    from workbench.ui import settings
+
+    first = make_window()
+    store = settings.settings()
+    store.setValue("window/state", first.saveState(12345))  # as saved by another panel set
+    store.sync()
+    second = make_window()
+    assert not second._restore_settings()
+    second.save_settings()
+    assert make_window()._restore_settings()

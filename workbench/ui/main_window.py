@@ -6,6 +6,8 @@ The window can be shown before PyTorch is imported (start-up stays fast): until
 
 from __future__ import annotations
 
+import zlib
+
 import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QUndoGroup
@@ -226,12 +228,17 @@ class MainWindow(QMainWindow):
         state = store.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        return isinstance(state, QByteArray) and self.restoreState(state)
+        return isinstance(state, QByteArray) and self.restoreState(state, self._layout_version())
+
+    def _layout_version(self) -> int:
+        """Changes whenever the set of panels does, so a layout saved by a version with other
+        panels is not restored (Qt would park the new panels in odd places)."""
+        return zlib.crc32(",".join(sorted(self.docks)).encode()) & 0x7FFFFFFF
 
     def save_settings(self) -> None:
         store = settings.settings()
         store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState())
+        store.setValue("window/state", self.saveState(self._layout_version()))
         store.sync()
 
     def changeEvent(self, event) -> None:
