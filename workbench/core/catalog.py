@@ -24,6 +24,7 @@ __all__ = [
     "ShapeError",
     "TensorInfo",
     "default_catalog",
+    "no_flops",
     "register",
 ]
 
@@ -46,6 +47,11 @@ class Constructor:
 
     def build(self):
         return self.cls(**self.kwargs)
+
+
+def no_flops(inputs, outputs, params) -> int:
+    """FLOPs of a layer with no matrix products or convolutions (element-wise, reshaping)."""
+    return 0
 
 
 InferFn = Callable[[Sequence[TensorInfo], dict], Sequence[TensorInfo]]

@@ -38,6 +38,7 @@ def codegen(graph: Graph, name: str = "Model", result: InferenceResult | None = 
 def _class_source(graph: Graph, plan: ModelPlan, cls: str, doc: str, helpers: dict[str, str], qualnames: list[str]) -> str:
     """One nn.Module class for `plan`; helper classes (and nested blocks) go into `helpers`."""
     init_lines, forward_lines = [], []
+    multi = {s.node_id: s.outputs for s in plan.steps}
     for step in plan.steps:
         ctor = step.constructor
         node = graph.nodes[step.node_id]
@@ -52,9 +53,9 @@ def _class_source(graph: Graph, plan: ModelPlan, cls: str, doc: str, helpers: di
             else:
                 callee = ctor.qualname
             init_lines.append(f"self.{step.node_id} = {callee}({_arguments(ctor.cls, ctor.kwargs)})")
-        args = ", ".join(_ref(s, plan) for s in step.sources)
+        args = ", ".join(_ref(s, multi) for s in step.sources)
         forward_lines.append(f"{step.node_id} = self.{step.node_id}({args})")
-    returned = [_ref(s, plan) for s in plan.outputs]
+    returned = [_ref(s, multi) for s in plan.outputs]
     forward_lines.append("return " + (returned[0] if len(returned) == 1 else ", ".join(returned)))
 
     body = "\n".join([*(f"        {line}" for line in init_lines)]) or "        pass"
@@ -85,9 +86,9 @@ def _block_class(block: str, inner: Graph, helpers: dict[str, str], qualnames: l
     return cls
 
 
-def _ref(source: tuple[str, int], plan: ModelPlan) -> str:
+def _ref(source: tuple[str, int], multi: dict[str, int]) -> str:
+    """How the source reads in forward: an item of a tuple when its layer returns several."""
     node_id, port = source
-    multi = {s.node_id: s.outputs for s in plan.steps}
     return f"{node_id}[{port}]" if multi.get(node_id, 1) > 1 else node_id
 
 

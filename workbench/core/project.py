@@ -157,22 +157,14 @@ def _load_graph(graph_doc: dict, catalog: Catalog | None) -> Graph:
     _expect(edges, list, "graph.edges")
     for i, node in enumerate(nodes):
         where = f"graph.nodes[{i}]"
-        _expect(node, dict, where)
-        for key in ("id", "type"):
-            if key not in node:
-                raise ProjectError(f"{where}: missing {key!r}")
-            _expect(node[key], str, f"{where}.{key}")
+        _require_text(node, ("id", "type"), where)
         _expect(node.get("params", {}), dict, f"{where}.params")
         pos = node.get("pos", [0, 0])
         if not (isinstance(pos, list) and len(pos) == 2 and all(_is_number(v) for v in pos)):
             raise ProjectError(f"{where}.pos: must be two numbers [x, y], got {json.dumps(pos)}")
     for i, edge in enumerate(edges):
         where = f"graph.edges[{i}]"
-        _expect(edge, dict, where)
-        for key in ("source", "target"):
-            if key not in edge:
-                raise ProjectError(f"{where}: missing {key!r}")
-            _expect(edge[key], str, f"{where}.{key}")
+        _require_text(edge, ("source", "target"), where)
         for key in ("source_port", "target_port"):
             port = edge.get(key, 0)
             if not isinstance(port, int) or isinstance(port, bool) or port < 0:
@@ -212,6 +204,15 @@ def _load_blocks(blocks: Any, catalog: Catalog | None) -> dict[str, dict]:
             raise ProjectError(f"{where}.{exc}") from None
         loaded[name] = copy.deepcopy(definition)
     return loaded
+
+
+def _require_text(item: Any, keys: tuple[str, ...], where: str) -> None:
+    """`item` is an object holding each of `keys` as text."""
+    _expect(item, dict, where)
+    for key in keys:
+        if key not in item:
+            raise ProjectError(f"{where}: missing {key!r}")
+        _expect(item[key], str, f"{where}.{key}")
 
 
 def _is_number(value: Any) -> bool:

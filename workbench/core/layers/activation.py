@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import CHOICE, FLOAT, INT, Param
 from workbench.core.tensors import require_float, sample_dim
 
@@ -25,7 +25,7 @@ def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpe
         params=params,
         construct=lambda inputs, p: Constructor(cls, dict(p), f"nn.{name}"),
         infer=infer,
-        flops=lambda i, o, p: 0,
+        flops=no_flops,
     )
 
 

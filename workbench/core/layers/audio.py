@@ -19,7 +19,7 @@ import warnings
 import torchaudio.functional
 import torchaudio.transforms
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
 
@@ -223,7 +223,7 @@ SPECTROGRAM = LayerSpec(
     ),
     construct=_construct_spectrogram,
     infer=_infer_spectrogram,
-    flops=lambda i, o, p: 0,  # an FFT; FlopCounterMode counts none
+    flops=no_flops,  # an FFT; FlopCounterMode counts none
     check=_check_stft,
 )
 
@@ -281,7 +281,7 @@ AMPLITUDE_TO_DB = LayerSpec(
         torchaudio.transforms.AmplitudeToDB, dict(p), "torchaudio.transforms.AmplitudeToDB"
     ),
     infer=_infer_amplitude_to_db,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (SPECTROGRAM, MEL_SPECTROGRAM, MFCC, AMPLITUDE_TO_DB)

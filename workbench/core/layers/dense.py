@@ -6,7 +6,7 @@ import math
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, INT, Param
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
 
@@ -47,7 +47,7 @@ IDENTITY = LayerSpec(
     doc="Passes its input through unchanged (a placeholder or a named tap point).",
     construct=lambda inputs, p: Constructor(nn.Identity, {}, "nn.Identity"),
     infer=lambda inputs, p: [inputs[0]],
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (LINEAR, IDENTITY)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.core.catalog import LayerSpec
+from workbench.core.catalog import LayerSpec, no_flops
 from workbench.core.params import CHOICE, SHAPE, Param
 from workbench.core.tensors import DTYPES, FLOAT, TensorInfo
 
@@ -24,7 +24,7 @@ INPUT = LayerSpec(
         Param("dtype", CHOICE, FLOAT, "float32 for images, audio, features; int64 for token ids", choices=DTYPES),
     ),
     infer=_infer_input,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     inputs=0,
 )
 
@@ -33,7 +33,7 @@ OUTPUT = LayerSpec(
     category="io",
     doc="Marks a tensor the model returns; a graph may have several.",
     infer=_infer_output,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     outputs=0,
 )
 

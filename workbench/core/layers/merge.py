@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import INT, Param
 from workbench.core.tensors import ShapeError, TensorInfo, sample_dim
 
@@ -99,7 +99,7 @@ def _merge(name, doc, cls, infer, params=()):
         params=params,
         construct=lambda inputs, p: Constructor(cls, dict(p)),
         infer=infer,
-        flops=lambda i, o, p: 0,
+        flops=no_flops,
         inputs=2,
         variadic=True,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, FLOAT, INT, Param
 from workbench.core.tensors import ShapeError, require_float, require_rank
 
@@ -57,7 +57,7 @@ def _batchnorm(name: str, doc: str, ranks: tuple[int, ...], hints: dict[int, str
         params=_batchnorm_params(),
         construct=lambda inputs, p: Constructor(cls, {"num_features": inputs[0].shape[0], **p}, f"nn.{name}"),
         infer=infer,
-        flops=lambda i, o, p: 0,
+        flops=no_flops,
     )
 
 
@@ -118,7 +118,7 @@ LAYERNORM = LayerSpec(
     ),
     construct=_construct_layernorm,
     infer=_infer_layernorm,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 
@@ -160,7 +160,7 @@ GROUPNORM = LayerSpec(
     ),
     construct=_construct_groupnorm,
     infer=_infer_groupnorm,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (BATCHNORM1D, BATCHNORM2D, LAYERNORM, GROUPNORM)

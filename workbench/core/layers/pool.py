@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.layers.conv import MAX_WINDOW, fmt_size, require_spatial, window_output
 from workbench.core.params import BOOL, INT, INTS, Param, ParamError, pair
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
@@ -85,7 +85,7 @@ MAXPOOL1D = LayerSpec(
     params=_window_params(1, dilation=True),
     construct=_construct("MaxPool1d"),
     infer=_pool_infer("MaxPool1d", 1, {4: "MaxPool2d"}),
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     check=_pool_check(1),
 )
 
@@ -96,7 +96,7 @@ MAXPOOL2D = LayerSpec(
     params=_window_params(2, dilation=True),
     construct=_construct("MaxPool2d"),
     infer=_pool_infer("MaxPool2d", 2, {3: "MaxPool1d"}),
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     check=_pool_check(2),
 )
 
@@ -119,7 +119,7 @@ AVGPOOL2D = LayerSpec(
     ),
     construct=_construct("AvgPool2d"),
     infer=_pool_infer("AvgPool2d", 2, {}),
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     check=_pool_check(2),
 )
 
@@ -140,7 +140,7 @@ ADAPTIVE_AVGPOOL1D = LayerSpec(
     params=(Param("output_size", INT, 1, "Output length", min=1, max=MAX_OUTPUT),),
     construct=_construct("AdaptiveAvgPool1d"),
     infer=_adaptive_infer("AdaptiveAvgPool1d", 1, {4: "AdaptiveAvgPool2d"}),
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 ADAPTIVE_AVGPOOL2D = LayerSpec(
@@ -150,7 +150,7 @@ ADAPTIVE_AVGPOOL2D = LayerSpec(
     params=(Param("output_size", INTS, 1, "Output size: one number (square) or [height, width]", min=1, max=MAX_OUTPUT, length=2),),
     construct=_construct("AdaptiveAvgPool2d"),
     infer=_adaptive_infer("AdaptiveAvgPool2d", 2, {3: "AdaptiveAvgPool1d"}),
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 
@@ -169,7 +169,7 @@ GLOBAL_AVGPOOL = LayerSpec(
     doc="Averages over all positions, one value per channel: [N, C, H, W] → [N, C] (a classifier head needs no Flatten).",
     construct=lambda inputs, p: Constructor(GlobalAvgPool, {}),
     infer=_infer_global,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (MAXPOOL1D, MAXPOOL2D, AVGPOOL2D, ADAPTIVE_AVGPOOL1D, ADAPTIVE_AVGPOOL2D, GLOBAL_AVGPOOL)

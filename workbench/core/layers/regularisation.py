@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import FLOAT, Param
 from workbench.core.tensors import require_float, require_rank
 
@@ -34,7 +34,7 @@ DROPOUT = LayerSpec(
     params=(_p(0.5, "each value"),),
     construct=lambda inputs, p: Constructor(nn.Dropout, dict(p), "nn.Dropout"),
     infer=_infer_dropout,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 DROPOUT2D = LayerSpec(
@@ -44,7 +44,7 @@ DROPOUT2D = LayerSpec(
     params=(_p(0.5, "each whole channel"),),
     construct=lambda inputs, p: Constructor(nn.Dropout2d, dict(p), "nn.Dropout2d"),
     infer=_infer_dropout2d,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (DROPOUT, DROPOUT2D)

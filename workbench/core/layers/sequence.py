@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.layers.recurrent import require_sequence
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import FLOAT as FLOAT32
@@ -378,7 +378,7 @@ EMBEDDING = LayerSpec(
     ),
     construct=_construct_embedding,
     infer=_infer_embedding,
-    flops=lambda i, o, p: 0,  # a table lookup: no multiply-accumulates
+    flops=no_flops,  # a table lookup: no multiply-accumulates
     check=_check_embedding,
 )
 
@@ -399,7 +399,7 @@ POSITIONAL_ENCODING = LayerSpec(
     ),
     construct=_construct_positional,
     infer=_infer_positional,
-    flops=lambda i, o, p: 0,  # element-wise add
+    flops=no_flops,  # element-wise add
 )
 
 MULTIHEAD_ATTENTION = LayerSpec(
@@ -471,7 +471,7 @@ SEQUENCE_POOL = LayerSpec(
     ),
     construct=lambda inputs, p: Constructor(SequencePool, dict(p)),
     infer=_infer_pool,
-    flops=lambda i, o, p: 0,  # a reduction or a slice: no multiply-accumulates
+    flops=no_flops,  # a reduction or a slice: no multiply-accumulates
 )
 
 SPECS = (

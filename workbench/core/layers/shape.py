@@ -6,7 +6,7 @@ import math
 
 from torch import nn
 
-from workbench.core.catalog import Constructor, LayerSpec
+from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import INT, SHAPE, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, format_shape, sample_dim
 
@@ -122,7 +122,7 @@ FLATTEN = LayerSpec(
     ),
     construct=lambda inputs, p: Constructor(nn.Flatten, dict(p), "nn.Flatten"),
     infer=_infer_flatten,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 RESHAPE = LayerSpec(
@@ -132,7 +132,7 @@ RESHAPE = LayerSpec(
     params=(Param("shape", SHAPE, [-1], "Per-sample target shape, e.g. [16, 7, 7]", min=-1),),
     construct=lambda inputs, p: Constructor(Reshape, {"shape": list(p["shape"])}),
     infer=_infer_reshape,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
     check=_check_reshape,
 )
 
@@ -143,7 +143,7 @@ PERMUTE = LayerSpec(
     params=(Param("dims", SHAPE, [0, 2, 1], "A permutation of all dimensions, batch (0) first", min=-8),),
     construct=lambda inputs, p: Constructor(Permute, {"dims": [d % inputs[0].rank for d in p["dims"]]}),
     infer=_infer_permute,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 TRANSPOSE = LayerSpec(
@@ -156,7 +156,7 @@ TRANSPOSE = LayerSpec(
     ),
     construct=lambda inputs, p: Constructor(Transpose, dict(p)),
     infer=_infer_transpose,
-    flops=lambda i, o, p: 0,
+    flops=no_flops,
 )
 
 SPECS = (FLATTEN, RESHAPE, PERMUTE, TRANSPOSE)
