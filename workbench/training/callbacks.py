@@ -1,7 +1,8 @@
 """Hooks into the training loop, called in the order they were given to the Trainer.
 
-A callback overrides only the hooks it needs. `on_batch_end` runs every step, so the
-Trainer calls it only on callbacks that override it, and passes the loss as a detached
+A callback overrides only the hooks it needs. `on_batch_end` runs every step (and
+`on_validation_batch` every validation batch), so the Trainer calls them only on callbacks
+that override them, and passes the loss as a detached
 tensor (reading it with `.item()` would wait for the GPU: do that sparingly).
 `on_event` receives every event dict (see events.py); the CLI printer, the run folder and
 the GUI queue are all just callbacks.
@@ -15,6 +16,7 @@ HOOKS = (
     "on_fit_start",
     "on_epoch_start",
     "on_batch_end",
+    "on_validation_batch",
     "on_validation_end",
     "on_epoch_end",
     "on_fit_end",
@@ -32,6 +34,9 @@ class Callback:
 
     def on_batch_end(self, trainer, batch: int, loss) -> None:
         """After the optimizer step; `loss` is a detached 0-d tensor."""
+
+    def on_validation_batch(self, trainer, inputs: tuple, output, target) -> None:
+        """Each validation batch, in dataset order (no grad); `output` is the model's first output."""
 
     def on_validation_end(self, trainer, metrics: dict) -> None:
         """`metrics` holds the val_* figures of this epoch."""

@@ -3,7 +3,8 @@
 Every event has "event" (its kind) and "time" (seconds since the epoch). Kinds:
 
     state      {"state", "message"}: idle -> starting -> running <-> paused ->
-               completed | stopped | failed  (and "resumed" once, with "from_epoch")
+               completed | stopped | failed  (and "resumed" once, with "from_epoch");
+               "failed" carries "node" (a node id) when the failure is known to come from one
     fit_start  {"epochs", "start_epoch", "steps_per_epoch", "batch_size", "train_samples",
                "val_samples", "device", "amp", "world_size", "parameters", "run_dir", "task"}
     step       {"step", "epoch", "batch", "batches", "loss", "lr", "samples_per_s", "eta_s"}

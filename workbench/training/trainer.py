@@ -81,6 +81,7 @@ class Trainer:
         self._skip = 0  # batches of the next epoch already done (resumed mid-epoch)
         self._epoch_seconds: list[float] = []
         self._saved_at: tuple[int, int] | None = None
+        self.last_inputs: tuple | None = None
 
     # -- the public surface -------------------------------------------------------------
 
@@ -126,7 +127,8 @@ class Trainer:
             failure = explain(exc, self.model)
             result.state, result.failure, result.message = "failed", failure, failure.message
         try:
-            self._set_state(result.state, result.message)
+            node = result.failure.node_id if result.failure is not None else None
+            self._set_state(result.state, result.message, **({"node": node} if node else {}))
         except Exception:  # noqa: BLE001 - the run is over; a listener failing now changes nothing
             pass
         self._release()
@@ -240,6 +242,7 @@ class Trainer:
         self.model.train()
         batch = skip
         for inputs, target, n in self.train_source.batches(epoch, skip):
+            self.last_inputs = inputs  # a reference, for diagnosing a failure (telemetry)
             if use_amp:
                 with autocast():
                     output = net(*inputs)
@@ -347,12 +350,15 @@ class Trainer:
         self.model.eval()
         acc = MetricAccumulator(self.objective, self.bundle.num_classes, self.config.top_k, self.plan.device)
         multi = self.multi_output
+        batch_hooks = self.callbacks.hooks("on_validation_batch")
         for inputs, target, _n in self.val_source.batches(0):
             with self.plan.autocast():
                 output = self.model(*inputs)
                 output = output[0] if multi else output
                 loss = self.objective(output, target)
             acc.update(output, target, loss)
+            for hook in batch_hooks:
+                hook(self, inputs, output, target)
         if self.dist.enabled:
             acc.all_reduce(distributed.all_reduce_sum)
         self.model.train()
@@ -382,12 +388,13 @@ class Trainer:
 
     # -- states ---------------------------------------------------------------------------------
 
-    def _set_state(self, state: str, message: str = "") -> None:
+    def _set_state(self, state: str, message: str = "", **extra) -> None:
         if state != "resumed":
             self.state = state
-        self.emit("state", state=state, message=message)
+        self.emit("state", state=state, message=message, **extra)
 
     def _release(self) -> None:
+        self.last_inputs = None
         for source in (getattr(self, "train_source", None), getattr(self, "val_source", None)):
             if source is not None:
                 source.loader = None

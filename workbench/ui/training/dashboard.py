@@ -43,6 +43,9 @@ def _fmt(value) -> str:
 
 class TrainingDashboard(QWidget):
     state_changed = Signal(str)
+    events_applied = Signal(list)  # every batch of events the dashboard took in (other views follow the run)
+    run_started = Signal()
+    run_ended = Signal(str)  # the final state, once the thread has ended
 
     def __init__(self, project_source: Callable[[], object], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +54,10 @@ class TrainingDashboard(QWidget):
         self.overrides: dict | None = None  # e.g. {"epochs": 2} (tests, benchmarks)
         self.runs_dir = None  # None: the Trainer's default ($WORKBENCH_RUNS_DIR or ./runs)
         self.callbacks: tuple = ()  # extra Trainer callbacks (benchmarks); called on the training thread
+        # functions returning a fresh Trainer callback for each run (telemetry, evaluation); they
+        # are called on the UI thread, their callbacks run on the training thread
+        self.callback_factories: list[Callable[[], object]] = []
+        self.resumed_from: str | None = None
         self.run: TrainingRun | None = None
         self.state = "idle"
         self.run_dir: str | None = None
@@ -144,8 +151,9 @@ class TrainingDashboard(QWidget):
             warm_up_torch()
 
     # ---- commands ----------------------------------------------------------------------------
-    def train(self) -> bool:
-        """Start a run of the current project; False when one is already going or none is open."""
+    def train(self, resume: str | None = None) -> bool:
+        """Start a run of the current project, or continue the run folder `resume` from its
+        checkpoint; False when one is already going or none is open."""
         if self.run is not None:
             return False
         project = self.project_source()
@@ -162,12 +170,15 @@ class TrainingDashboard(QWidget):
         self.eta_label.setText("")
         self.run_dir = self.checkpoint = self.last_epoch = self.metric_key = None
         self.events_seen = 0
+        self.resumed_from = str(resume) if resume else None
+        callbacks = (*self.callbacks, *(make() for make in self.callback_factories))
         self.run = TrainingRun(project, overrides=self.overrides, runs_dir=self.runs_dir,
-                               callbacks=self.callbacks, parent=self)
+                               callbacks=callbacks, resume=resume, parent=self)
         self.run.finished.connect(self._run_finished)
         self._set_state("starting")
         self.run.start()
         self.timer.start()
+        self.run_started.emit()
         return True
 
     def pause(self) -> None:
@@ -214,6 +225,7 @@ class TrainingDashboard(QWidget):
         self._show_progress()
         if self.plots is not None:
             self.plots.refresh()
+        self.events_applied.emit(events)
 
     def _show_progress(self) -> None:
         """The latest step only, once per tick (a progress bar repaints at once on setValue)."""
@@ -300,8 +312,11 @@ class TrainingDashboard(QWidget):
         if run is None:
             return
         self.timer.stop()
-        for ev in run.drain():
+        events = run.drain()
+        for ev in events:
             self._apply(ev)
+        if events:
+            self.events_applied.emit(events)
         self._show_progress()
         if self.plots is not None:
             self.plots.flush()
@@ -310,6 +325,7 @@ class TrainingDashboard(QWidget):
         run.deleteLater()
         self._update_buttons()
         self.state_changed.emit(self.state)
+        self.run_ended.emit(self.state)
 
     def _set_state(self, state: str) -> None:
         self.state = state

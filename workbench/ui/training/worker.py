@@ -52,8 +52,10 @@ class TrainingWorker(QObject):
     """Runs one training session on whatever thread it lives on; reports only through the queue."""
 
     def __init__(self, snapshot: dict, path: Path | None, events: queue.SimpleQueue, control, *,
-                 overrides: dict | None = None, runs_dir: Path | None = None, callbacks=()) -> None:
+                 overrides: dict | None = None, runs_dir: Path | None = None, callbacks=(),
+                 resume: Path | None = None) -> None:
         super().__init__()
+        self.resume = resume
         self.callbacks = tuple(callbacks)  # extra Trainer callbacks; they run on the training thread
         self.snapshot = snapshot
         self.path = path
@@ -88,7 +90,7 @@ class TrainingWorker(QObject):
             project = project_from_dict(self.snapshot)
             project.path = self.path
             session = prepare(project, overrides=self.overrides, runs_dir=self.runs_dir, callbacks=[sink, *self.callbacks],
-                              control=self.control, num_threads=threads)
+                              control=self.control, num_threads=threads, resume=self.resume)
         except (SetupError, DataError, ProjectError) as exc:
             self.events.put(event("setup_error", message=str(exc)))
             self.events.put(event("state", state="failed", message=str(exc)))
@@ -102,7 +104,7 @@ class TrainingRun(QObject):
     finished = Signal()  # the thread has ended (delivered on the UI thread)
 
     def __init__(self, project, *, overrides: dict | None = None, runs_dir: Path | None = None, callbacks=(),
-                 parent: QObject | None = None) -> None:
+                 resume: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         from workbench.training.control import RunControl
 
@@ -110,7 +112,8 @@ class TrainingRun(QObject):
         self.control = RunControl()
         snapshot = project.to_dict()
         self.worker = TrainingWorker(snapshot, project.path, self.events, self.control,
-                                     overrides=overrides, runs_dir=runs_dir, callbacks=callbacks)
+                                     overrides=overrides, runs_dir=runs_dir, callbacks=callbacks,
+                                     resume=Path(resume) if resume else None)
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker.moveToThread(self.thread)
