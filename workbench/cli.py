@@ -118,7 +118,11 @@ def cmd_runs(args) -> int:
     from workbench.training.session import SetupError
 
     try:
-        return commands.runs(args.dir, as_json=args.json)
+        if args.diff:
+            if args.dir or args.csv:
+                raise UserError("--diff compares two run folders; give no DIR or --csv with it")
+            return commands.runs_diff(*args.diff, as_json=args.json)
+        return commands.runs(args.dir, as_json=args.json, csv_file=args.csv)
     except SetupError as exc:
         raise UserError(str(exc)) from None
 
@@ -190,7 +194,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "validate": (cmd_validate, "check the graph and print its diagnostics"),
     "code": (cmd_code, "write the model as a standalone PyTorch source file"),
     "train": (cmd_train, "train the project headless and save a run folder"),
-    "runs": (cmd_runs, "list training runs with their final metrics"),
+    "runs": (cmd_runs, "list training runs with their final metrics, write their epochs to CSV, or diff two runs"),
     "export": (cmd_export, "export to ONNX, TorchScript, torch.export, a state dict or PyTorch source, and verify it"),
     "plugins": (cmd_plugins, "list plugin layers: where they load from, what loaded, what failed and why"),
     "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
@@ -228,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print one JSON object per event")
     runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
     runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
-    runs.add_argument("--json", action="store_true", help="print one JSON object per run")
+    runs.add_argument("--json", action="store_true", help="print one JSON object per run (with --diff: the diff)")
+    runs.add_argument("--csv", metavar="FILE", help="write every epoch of every run found to this CSV file")
+    runs.add_argument("--diff", nargs=2, metavar=("RUN_A", "RUN_B"),
+                      help="show what changed from run A to run B: settings and graph (run folders or .wbproj files)")
     export = sub.add_parser(
         "export",
         help=COMMANDS["export"][1],

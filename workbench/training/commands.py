@@ -13,15 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
-from workbench.core.project import Project
+from workbench.core.project import Project, ProjectError
 from workbench.training import distributed
-from workbench.training.console import ConsolePrinter, JsonPrinter, format_metrics
+from workbench.training.console import ConsolePrinter, JsonPrinter, format_duration, format_metrics
 from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads
-from workbench.training.runs import default_runs_dir, list_runs
+from workbench.training.runs import default_runs_dir, list_runs, load_run_project, write_metrics_csv
 from workbench.training.session import SetupError, prepare
 
-__all__ = ["EXIT_COMPLETED", "EXIT_FAILED", "EXIT_STOPPED", "train", "runs"]
+__all__ = ["EXIT_COMPLETED", "EXIT_FAILED", "EXIT_STOPPED", "train", "runs", "runs_diff"]
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 3, 130
 
@@ -75,11 +75,14 @@ def _stop_on_interrupt(control: RunControl):
         return None
 
 
-def runs(directory: str | None = None, as_json: bool = False) -> int:
+def runs(directory: str | None = None, as_json: bool = False, csv_file: str | None = None) -> int:
+    """List the runs under `directory`, or with `csv_file` write their epochs as one CSV table."""
     root = Path(directory) if directory else default_runs_dir()
     if not root.exists():
         raise SetupError(f"{root}: no such folder (no runs yet?)")
     found = list_runs(root)
+    if csv_file:
+        return _write_csv(found, root, Path(csv_file))
     if as_json:
         for info in found:
             print(json.dumps(info.to_json()))
@@ -87,7 +90,7 @@ def runs(directory: str | None = None, as_json: bool = False) -> int:
     if not found:
         print(f"no runs under {root}")
         return EXIT_COMPLETED
-    rows = [("run", "state", "epochs", "metrics")]
+    rows = [("run", "state", "epochs", "time", "metrics")]
     for info in found:
         try:
             shown = info.path.relative_to(root)
@@ -97,11 +100,42 @@ def runs(directory: str | None = None, as_json: bool = False) -> int:
         metrics = format_metrics(info.last)
         if info.best and info.best.get("epoch") is not None:
             metrics += f"  best {info.best['metric']} @ epoch {info.best['epoch']}"
-        rows.append((str(shown) or ".", info.state, epochs, metrics))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows.append((str(shown) or ".", info.state, epochs, format_duration(info.duration, unknown="-"), metrics))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}  "
+              f"{row[4]}".rstrip())
     for info in found:
         if info.state == "failed" and info.message:
             print(f"{info.path.name}: failed: {info.message}")
+    return EXIT_COMPLETED
+
+
+def _write_csv(found: list, root: Path, target: Path) -> int:
+    if not found:
+        raise SetupError(f"no runs under {root}: nothing to write to {target}")
+    try:
+        count = write_metrics_csv(found, target)
+    except OSError as exc:
+        raise SetupError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {target} ({count} epoch row(s) from {len(found)} run(s))")
+    return EXIT_COMPLETED
+
+
+def runs_diff(old: str, new: str, as_json: bool = False) -> int:
+    """What changed from run `old` to run `new` (run folders or project files)."""
+    from workbench.core.diff import diff_projects, format_diff
+
+    projects = []
+    for path in (old, new):
+        try:
+            projects.append(load_run_project(Path(path)))
+        except ProjectError as exc:
+            raise SetupError(str(exc)) from None
+    diff = diff_projects(*projects)
+    if as_json:
+        print(json.dumps({"old": old, "new": new, **diff.to_json()}))
+    else:
+        print(f"--- {old}\n+++ {new}")
+        print("\n".join(format_diff(diff)))
     return EXIT_COMPLETED

@@ -7,23 +7,32 @@
     final.pt         the weights when the run ended (completed or stopped)
     error.log        the traceback of a failed run
 
+`read_history` gives a run's epoch rows, `resume_refusal` says whether (and why not) a
+run can continue from its checkpoint, `write_metrics_csv` writes many runs' epochs as
+one table: the Runs panel and `workbench runs` both use them.
+
 The default runs folder is `runs/` in the current working directory (as Lightning's
 `lightning_logs/` and TensorBoard's `runs/`), or `$WORKBENCH_RUNS_DIR` when set.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from workbench.core.project import Project, atomic_write_text, save_project
+from workbench.core.project import Project, ProjectError, atomic_write_text, load_project, save_project
 from workbench.training import checkpoint
 from workbench.training.callbacks import Callback
+from workbench.training.events import FINAL_STATES
 
-__all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "safe_name"]
+__all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
+           "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
 
 LOGGED_EVENTS = ("state", "fit_start", "epoch", "confusion", "checkpoint", "log")
 
@@ -108,11 +117,13 @@ class RunInfo:
     started: float | None = None
     last: dict = field(default_factory=dict)  # the last epoch event
     best: dict | None = None
+    duration: float | None = None  # seconds trained: first fit_start to last event, summed over resumed segments
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "project": self.project, "state": self.state, "message": self.message,
                 "epochs_done": self.epochs_done, "epochs": self.epochs, "started": self.started,
-                "metrics": self.last, "best": self.best}
+                "duration_s": self.duration, "metrics": self.last, "best": self.best,
+                "resumable": not resume_refusal(self)}
 
 
 def read_run(path: Path) -> RunInfo | None:
@@ -122,27 +133,102 @@ def read_run(path: Path) -> RunInfo | None:
     if not log.is_file():
         return None
     info = RunInfo(path=path, project=path.parent.name, state="running")
+    spans: list[list[float]] = []  # first and last event time of each fit (a resume starts another)
+    open_span = False  # from a fit_start to the final state that ends it
+    for ev in _events(log):
+        kind, when = ev.get("event"), ev.get("time")
+        timed = isinstance(when, (int, float))
+        if kind == "fit_start" and timed:
+            spans.append([when, when])
+            open_span = True
+        elif open_span and timed:
+            spans[-1][1] = when
+        if kind == "state" and ev.get("state") in FINAL_STATES:
+            open_span = False
+        if kind == "fit_start":
+            info.epochs = ev.get("epochs")
+            info.project = ev.get("project", info.project)
+            info.started = info.started or when
+            info.state, info.message = "running", ""
+        elif kind == "epoch":
+            info.last = {k: v for k, v in ev.items() if k not in ("event", "time")}
+            info.epochs_done = ev.get("epoch", info.epochs_done)
+            if ev.get("improved"):
+                info.best = {"epoch": ev.get("epoch"), "metric": ev.get("monitor"),
+                             "value": ev.get(ev.get("monitor", ""), None)}
+        elif kind == "state" and ev.get("state") in FINAL_STATES:
+            info.state, info.message = ev["state"], ev.get("message", "")
+    if spans:
+        info.duration = sum(last - first for first, last in spans)
+    return info
+
+
+def _events(log: Path) -> Iterator[dict]:
     with open(log, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:
                 ev = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a crash
-            kind = ev.get("event")
-            if kind == "fit_start":
-                info.epochs = ev.get("epochs")
-                info.project = ev.get("project", info.project)
-                info.started = info.started or ev.get("time")
-                info.state, info.message = "running", ""
-            elif kind == "epoch":
-                info.last = {k: v for k, v in ev.items() if k not in ("event", "time")}
-                info.epochs_done = ev.get("epoch", info.epochs_done)
-                if ev.get("improved"):
-                    info.best = {"epoch": ev.get("epoch"), "metric": ev.get("monitor"),
-                                 "value": ev.get(ev.get("monitor", ""), None)}
-            elif kind == "state" and ev.get("state") in ("completed", "stopped", "failed"):
-                info.state, info.message = ev["state"], ev.get("message", "")
-    return info
+            if isinstance(ev, dict):
+                yield ev
+
+
+def read_history(path: Path) -> list[dict]:
+    """One row per epoch (the epoch event less "event" and "time"), in epoch order; an epoch
+    trained again after a resume keeps its latest row."""
+    log = Path(path) / "metrics.jsonl"
+    if not log.is_file():
+        return []
+    rows: dict[int, dict] = {}
+    for ev in _events(log):
+        if ev.get("event") == "epoch" and isinstance(ev.get("epoch"), int):
+            rows[ev["epoch"]] = {k: v for k, v in ev.items() if k not in ("event", "time")}
+    return [rows[e] for e in sorted(rows)]
+
+
+def resume_refusal(info: RunInfo, epochs: int | None = None) -> str:
+    """Why the run cannot continue to `epochs` in all (default: its own), or "" when it can:
+    what prepare() would refuse, said before trying (a completed run needs more epochs)."""
+    if not (info.path / "checkpoint.pt").is_file():
+        return "no checkpoint was saved (the run ended before its first epoch)"
+    target = epochs or info.epochs
+    if target is not None and info.epochs_done >= target:
+        return (f"it has already trained {info.epochs_done} epoch(s) of {target}; "
+                f"raise the epochs to train longer")
+    return ""
+
+
+def load_run_project(path: Path) -> Project:
+    """The project as a run trained it (`path` a run folder), or a project file itself."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "project.wbproj").is_file():
+            raise ProjectError(f"{path}: not a run folder (it has no project.wbproj)")
+        path = path / "project.wbproj"
+    return load_project(path)
+
+
+CSV_FIRST = ("epoch", "step", "train_loss", "val_loss")
+CSV_SKIP = frozenset({"epochs", "monitor", "improved", "eta_s"})
+
+
+def write_metrics_csv(runs: Iterable[RunInfo], path: Path) -> int:
+    """One row per run and epoch (project, run folder name, then every metric any run has);
+    written atomically. Returns the number of rows."""
+    table = [(info, read_history(info.path)) for info in runs]
+    seen = {key for _, rows in table for row in rows for key in row if key not in CSV_SKIP}
+    keys = [k for k in CSV_FIRST if k in seen] + sorted(seen - set(CSV_FIRST))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["project", "run", *keys])
+    count = 0
+    for info, rows in table:
+        for row in rows:
+            writer.writerow([info.project, info.path.name, *("" if row.get(k) is None else row[k] for k in keys)])
+            count += 1
+    atomic_write_text(Path(path), buffer.getvalue())
+    return count
 
 
 def list_runs(root: Path) -> list[RunInfo]:
