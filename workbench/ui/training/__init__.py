@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QStyle, QToolBar
 
 from workbench.ui.training.dashboard import TrainingDashboard
+from workbench.ui.training.evaluation_view import install_evaluation
 
 __all__ = ["install", "TrainingDashboard"]
 
@@ -28,6 +29,9 @@ def install(window) -> TrainingDashboard:
     window.docks["training"] = dock
     if getattr(window, "panels_menu", None) is not None:
         window.panels_menu.addAction(dock.toggleViewAction())
+    install_evaluation(window, dashboard, tab_with=dock)
+    if bottom:
+        bottom[0].raise_()
 
     def action(text, slot, shortcut, icon, tip) -> QAction:
         a = QAction(window.style().standardIcon(icon), text, window)

@@ -1,0 +1,437 @@
+"""The Evaluation dock: what the model gets right and wrong on the validation set.
+
+Classification: a confusion-matrix heat map and a per-class table on the left, a gallery
+of validation samples on the right, worst mistakes first; clicking a matrix cell shows
+that cell's samples, "All mistakes" goes back. Regression: a predicted-vs-true scatter
+(pyqtgraph, imported on first use) with the y = x line, and the largest errors.
+
+It follows the running training through the dashboard's `events_applied` (the last
+"evaluation" event of a tick, see workbench/training/evaluation.py) and clears on
+`run_started`; `show_run(path)` shows a past run's evaluation.json. The samples behind
+the gallery come from the project's data with the run's seed, loaded once per run on a
+background thread; until they arrive the gallery shows captions only.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QDockWidget, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
+    QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from workbench.ui.settings_panels.preview import image_to_qimage
+from workbench.ui.training.confusion_matrix import CORRECT, WRONG, ConfusionMatrix
+
+__all__ = ["EvaluationView", "install_evaluation"]
+
+THUMB = 64
+INDEX_ROLE = Qt.ItemDataRole.UserRole
+
+
+class _Relay(QObject):
+    """Carries a background load's result to the UI thread (a queued signal)."""
+
+    loaded = Signal(int, object, str)  # token, bundle or None, error message
+
+
+class EvaluationView(QWidget):
+    def __init__(self, project_source: Callable[[], object] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("evaluation_view")
+        self.project_source = project_source or (lambda: None)
+        self.payload: dict | None = None
+        self.bundle = None  # the data whose validation split the indices point into
+        self.samples_error = ""
+        self.filter: tuple[int, int] | None = None  # the matrix cell the gallery shows, None: all mistakes
+        self.overrides: Callable[[], dict | None] = lambda: None
+        self._token = 0
+        self._cache: dict = {}
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._samples_loaded)
+        self.scatter_plot = None  # pyqtgraph, made on the first regression
+        self.scatter = None
+        self._build()
+        self.clear("No evaluation yet: it appears after the first validation of a training run.")
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.summary = QLabel()
+        self.summary.setObjectName("evaluation_summary")
+        self.summary.setWordWrap(True)
+        self.matrix = ConfusionMatrix()
+        self.matrix.cell_clicked.connect(self.show_cell)
+        self.matrix_area = QScrollArea()
+        self.matrix_area.setWidget(self.matrix)
+        self.matrix_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.per_class = QTableWidget(0, 5)
+        self.per_class.setObjectName("per_class_table")
+        self.per_class.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
+        self.per_class.verticalHeader().setVisible(False)
+        self.per_class.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.per_class.setToolTip("Precision: of the samples predicted as the class, the share that is it. "
+                                  "Recall: of the samples of the class, the share found. F1: their harmonic mean.")
+        self.scatter_box = QWidget()
+        QVBoxLayout(self.scatter_box).setContentsMargins(0, 0, 0, 0)
+        self.left = QStackedWidget()
+        self.left.addWidget(self.matrix_area)
+        self.left.addWidget(self.scatter_box)
+
+        self.gallery_title = QLabel()
+        self.gallery_title.setObjectName("gallery_title")
+        self.all_button = QPushButton("All mistakes")
+        self.all_button.setObjectName("all_mistakes_button")
+        self.all_button.setToolTip("Show the worst mistakes of every class again")
+        self.all_button.clicked.connect(lambda _checked=False: self.show_mistakes())
+        self.gallery = QListWidget()
+        self.gallery.setObjectName("evaluation_gallery")
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setWordWrap(True)
+        self.gallery.setUniformItemSizes(True)
+        head = QHBoxLayout()
+        head.addWidget(self.gallery_title, 1)
+        head.addWidget(self.all_button)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(head)
+        column.addWidget(self.gallery)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for i, widget in enumerate((self.left, self.per_class, right)):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(i, 1 if widget is right else 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.splitter, 1)
+
+    # ---- following a run ----------------------------------------------------------------------
+    def follow(self, dashboard) -> None:
+        """Show the evaluations of the dashboard's runs as they arrive."""
+        self.overrides = lambda: dashboard.overrides
+        dashboard.run_started.connect(self._run_started)
+        dashboard.events_applied.connect(self.apply_events)
+
+    def _run_started(self) -> None:
+        self.clear("Training: the evaluation appears after the first validation.")
+        project = self.project_source()
+        if project is not None:
+            from workbench.training.config import ConfigError, parse_config
+
+            try:
+                seed = parse_config(project.training, self.overrides()).seed
+            except ConfigError:
+                return  # the run fails and says why
+            self.load_samples(project, seed)
+
+    def apply_events(self, events: list) -> None:
+        """A tick's events: only the last evaluation among them is shown."""
+        latest = next((ev for ev in reversed(events) if ev.get("event") == "evaluation"), None)
+        if latest is not None:
+            self.show_evaluation(latest)
+
+    def show_run(self, path) -> bool:
+        """Show a past run's last evaluation (and load its samples); False when it has none."""
+        from workbench.core.project import ProjectError, load_project
+        from workbench.training.evaluation import read_evaluation
+
+        payload = read_evaluation(path)
+        if payload is None:
+            self.clear(f"{Path(path).name} has no evaluation (it never validated, or predates evaluations).")
+            return False
+        self.clear()
+        try:
+            project = load_project(Path(path) / "project.wbproj")
+        except (OSError, ProjectError):
+            project = None
+        self.show_evaluation(payload)
+        if project is not None:
+            current = self.project_source()
+            base = current.path.parent if current is not None and current.path else Path(path)
+            self.load_samples(project, payload.get("seed", 0), base)
+        return True
+
+    # ---- samples ------------------------------------------------------------------------------
+    def load_samples(self, project, seed: int, base_dir: Path | None = None) -> None:
+        """Load the data `project` trains on (split with `seed`) on a background thread."""
+        from workbench.training.session import SetupError, graph_io
+
+        self._token += 1
+        self.bundle, self._cache, self.samples_error = None, {}, ""
+        try:
+            inputs, _ = graph_io(project)  # on the UI thread: the graph belongs to it
+        except SetupError as exc:
+            self.samples_error = str(exc)
+            return
+        data = copy.deepcopy(project.data)
+        base = base_dir or (project.path.parent if project.path else Path.cwd())
+        token, relay = self._token, self._relay
+
+        def load() -> None:
+            from workbench.data import load_data
+
+            try:
+                relay.loaded.emit(token, load_data(data, inputs, seed, base), "")
+            except Exception as exc:  # noqa: BLE001 - whatever the source raised, shown as a note
+                relay.loaded.emit(token, None, str(exc))
+
+        threading.Thread(target=load, name="evaluation-samples", daemon=True).start()
+
+    @property
+    def samples_ready(self) -> bool:
+        return self.bundle is not None
+
+    def _samples_loaded(self, token: int, bundle, error: str) -> None:
+        if token != self._token:
+            return  # a newer run's samples are on their way
+        self.bundle, self.samples_error = bundle, error
+        if self.payload is not None:
+            self._fill_gallery()
+
+    def sample(self, index: int):
+        """Validation sample `index` for display (cached); None when it cannot be shown."""
+        from workbench.data.samples import describe_sample
+
+        if self.bundle is None or self.bundle.val is None or not 0 <= index < len(self.bundle.val):
+            return None
+        if index not in self._cache:
+            self._cache[index] = describe_sample(self.bundle, self.bundle.val, index)
+        return self._cache[index]
+
+    # ---- showing an evaluation ----------------------------------------------------------------
+    def clear(self, note: str = "") -> None:
+        self.payload, self.filter = None, None
+        self.summary.setText(note)
+        self.matrix.set_matrix([], [])
+        self.per_class.setRowCount(0)
+        self.gallery.clear()
+        self.gallery_title.setText("")
+        self.all_button.setEnabled(False)
+        if self.scatter is not None:
+            self.scatter.setData(x=[], y=[])
+
+    def show_evaluation(self, payload: dict) -> None:
+        self.payload = payload
+        if payload.get("task") == "regression":
+            self._show_regression(payload)
+        else:
+            self._show_classification(payload)
+        self._fill_gallery()
+
+    def _show_classification(self, payload: dict) -> None:
+        self.left.setCurrentIndex(0)
+        classes = payload["classes"]
+        accuracy = payload.get("accuracy")
+        acc = f" · accuracy {accuracy:.1%}" if accuracy is not None else ""
+        self.summary.setText(f"Epoch {payload['epoch']}{acc} · {payload['samples']} validation samples, "
+                             f"{payload.get('mistakes', 0)} mistaken · click a cell to see its samples")
+        keep = self.filter
+        resized = len(classes) != len(self.matrix.classes)
+        self.matrix.set_matrix(classes if payload.get("matrix") is not None else [], payload.get("matrix") or [])
+        self._fit_matrix()
+        self.per_class.show()
+        if keep is not None and self.cell_entry(*keep) is not None:
+            self.matrix.select(keep)
+        else:
+            self.filter = None
+        rows = payload.get("per_class", [])
+        self.per_class.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            values = (row["name"], _fraction(row["precision"]), _fraction(row["recall"]), _fraction(row["f1"]),
+                      str(row["support"]))
+            for c, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.per_class.setItem(r, c, item)
+        if resized:  # the table as wide as it needs, the gallery the rest
+            table = sum(self.per_class.columnWidth(c) for c in range(5)) + 24
+            self.splitter.setSizes([self.matrix_area.minimumWidth(), table, self.splitter.width()])
+
+    def _fit_matrix(self) -> None:
+        """Cells sized to the dock's height; the matrix's column kept as wide as the matrix."""
+        self.matrix.fit_height(self.matrix_area.viewport().height())
+        bar = self.matrix_area.verticalScrollBar().sizeHint().width()
+        self.matrix_area.setMinimumWidth(min(self.matrix.width() + bar + 4, max(120, self.width() // 2)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_matrix()
+
+    def _show_regression(self, payload: dict) -> None:
+        self.left.setCurrentIndex(1)
+        self.per_class.hide()
+        self.filter = None
+        points = payload.get("points", {})
+        true = np.asarray(points.get("true", []), dtype=float)
+        pred = np.asarray(points.get("pred", []), dtype=float)
+        mae = payload.get("mae")
+        self.summary.setText(f"Epoch {payload['epoch']} · {payload['samples']} validation samples"
+                             + (f" · MAE {mae:.4g}" if mae is not None else "")
+                             + f" · {len(true)} values plotted; on the dashed line, predicted = true")
+        import pyqtgraph as pg
+
+        if self.scatter_plot is None:
+            self.scatter_plot = pg.PlotWidget(background=None)
+            self.scatter_plot.setObjectName("regression_scatter")
+            item = self.scatter_plot.getPlotItem()
+            item.setLabel("bottom", "true")
+            item.setLabel("left", "predicted")
+            self.identity = item.plot(pen=pg.mkPen((128, 128, 128), width=1, style=Qt.PenStyle.DashLine))
+            self.scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(59, 125, 216, 140))
+            item.addItem(self.scatter)
+            self.scatter_box.layout().addWidget(self.scatter_plot)
+        self.scatter.setData(x=true, y=pred)
+        if len(true):
+            lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+            self.identity.setData([lo, hi], [lo, hi])
+
+    # ---- the gallery --------------------------------------------------------------------------
+    def cell_entry(self, true: int, pred: int) -> list | None:
+        for cell in (self.payload or {}).get("cells", []):
+            if cell[0] == true and cell[1] == pred:
+                return cell
+        return None
+
+    def show_cell(self, true: int, pred: int) -> None:
+        """The gallery shows the samples of one matrix cell."""
+        self.filter = (true, pred)
+        self.matrix.select(self.filter)
+        self._fill_gallery()
+
+    def show_mistakes(self) -> None:
+        self.filter = None
+        self.matrix.select(None)
+        self._fill_gallery()
+
+    def gallery_entries(self) -> list[dict]:
+        """What the gallery shows now: dicts with index, true, pred and confidence or error."""
+        payload = self.payload or {}
+        if self.filter is None:
+            return list(payload.get("worst", []))
+        cell = self.cell_entry(*self.filter)
+        if cell is None:
+            return []
+        true, pred, indices, confidences = cell
+        return [{"index": i, "true": true, "pred": pred, "confidence": c} for i, c in zip(indices, confidences)]
+
+    def caption(self, entry: dict) -> str:
+        if (self.payload or {}).get("task") == "regression":
+            return f"pred {_values(entry['pred'])} · true {_values(entry['true'])}"
+        classes = self.payload["classes"]
+        confidence = entry.get("confidence")
+        sure = f" ({confidence:.0%})" if confidence is not None else ""
+        return f"pred {classes[entry['pred']]}{sure} · true {classes[entry['true']]}"
+
+    def _fill_gallery(self) -> None:
+        payload = self.payload
+        self.gallery.clear()
+        if payload is None:
+            return
+        entries = self.gallery_entries()
+        self._title(payload, entries)
+        first = self.sample(entries[0]["index"]) if entries else None
+        pictures = first is not None and first.kind in ("image", "waveform")
+        self.gallery.setViewMode(QListView.ViewMode.IconMode if pictures else QListView.ViewMode.ListMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB) if pictures else QSize(0, 0))
+        self.gallery.setGridSize(QSize(THUMB + 80, THUMB + 40) if pictures else QSize())
+        for entry in entries:
+            sample = self.sample(entry["index"])
+            text = self.caption(entry)
+            item = QListWidgetItem(text if pictures or sample is None else f"{text}  —  {sample.data}")
+            item.setData(INDEX_ROLE, entry["index"])
+            item.setToolTip(f"validation sample {entry['index']}" + (
+                f" · error {entry['error']:.4g}" if entry.get("error") is not None else ""))
+            if payload.get("task") != "regression":
+                item.setForeground(CORRECT if entry["true"] == entry["pred"] else WRONG)
+            if pictures:
+                item.setIcon(QIcon(_thumbnail(sample)))
+            self.gallery.addItem(item)
+
+    def _title(self, payload: dict, entries: list) -> None:
+        self.all_button.setEnabled(self.filter is not None)
+        note = "" if self.bundle is not None else (
+            f" (samples unavailable: {self.samples_error})" if self.samples_error else " (loading samples…)")
+        if payload.get("task") == "regression":
+            text = f"Largest errors: {len(entries)}"
+        elif self.filter is None:
+            text = f"Worst mistakes: {len(entries)} of {payload.get('mistakes', len(entries))}, most confident first"
+        else:
+            true, pred = self.filter
+            classes = payload["classes"]
+            count = int(np.asarray(payload["matrix"])[true, pred]) if payload.get("matrix") else len(entries)
+            what = "correct" if true == pred else f"predicted {classes[pred]}"
+            order = "least confident first" if true == pred else "most confident first"
+            shown = f"{len(entries)} of {count}" if count > len(entries) else str(count)
+            text = f"True {classes[true]}, {what}: {shown}, {order}"
+        self.gallery_title.setText(text + note)
+
+
+def _thumbnail(sample) -> QPixmap:
+    if sample.kind == "image":
+        return QPixmap.fromImage(image_to_qimage(sample.data)).scaled(
+            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+    return _waveform_pixmap(sample.data)
+
+
+def _waveform_pixmap(wave: np.ndarray) -> QPixmap:
+    """A small waveform: the peak of each pixel column, drawn as a polyline."""
+    pixmap = QPixmap(THUMB, THUMB // 2)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    if wave.size == 0:
+        return pixmap
+    columns = np.array_split(np.nan_to_num(wave), min(THUMB, wave.size))
+    peaks = np.array([c[np.argmax(np.abs(c))] for c in columns])
+    scale = float(np.abs(peaks).max()) or 1.0
+    mid = THUMB / 4
+    path = QPainterPath(QPointF(0, mid - peaks[0] / scale * (mid - 1)))
+    for x, v in enumerate(peaks[1:], start=1):
+        path.lineTo(QPointF(x * THUMB / len(peaks), mid - v / scale * (mid - 1)))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(59, 125, 216), 1))
+    painter.drawPath(path)
+    painter.end()
+    return pixmap
+
+
+def _fraction(value) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _values(values) -> str:
+    return " ".join(f"{v:.3g}" if v is not None else "nan" for v in values)
+
+
+def _evaluation_callback():
+    from workbench.training.evaluation import Evaluation  # torch: imported when a run starts, not at start-up
+
+    return Evaluation()
+
+
+def install_evaluation(window, dashboard, tab_with: QDockWidget) -> EvaluationView:
+    """The Evaluation dock, tabbed with `tab_with`, following `dashboard`'s runs."""
+    view = EvaluationView(lambda: window.document.project if window.document is not None else None)
+    view.follow(dashboard)
+    dashboard.callback_factories.append(_evaluation_callback)
+    dock = QDockWidget("Evaluation", window)
+    dock.setObjectName("evaluation")
+    dock.setWidget(view)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    window.tabifyDockWidget(tab_with, dock)
+    window.docks["evaluation"] = dock
+    if getattr(window, "panels_menu", None) is not None:
+        window.panels_menu.addAction(dock.toggleViewAction())
+    window.evaluation = view
+    return view
