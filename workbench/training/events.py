@@ -13,6 +13,8 @@ Every event has "event" (its kind) and "time" (seconds since the epoch). Kinds:
                "val_mae", ... every metric, "lr", "seconds", "samples_per_s", "eta_s",
                "improved"}  ("eta_s" to the end of the run)
     confusion  {"epoch", "classes", "matrix"} at each validation of a classification task
+    evaluation {"epoch", "task", "samples", ...} per-sample results of each validation, from
+               the `Evaluation` callback when it is attached (fields: evaluation.py)
     checkpoint {"epoch", "path"}
     log        {"level", "message"}: warnings worth showing (e.g. AMP turned off)
 
