@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
 
@@ -25,6 +25,8 @@ APP_NAME = "Model Workbench"
 
 
 class MainWindow(QMainWindow):
+    document_changed = Signal()  # another project is shown (views that depend on which one follow)
+
     def __init__(self, project=None, autosave_ms: int | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
@@ -34,6 +36,7 @@ class MainWindow(QMainWindow):
         self.autosave = None
         self._autosave_ms = autosave_ms
         self._quick_add = None
+        self.export_dialog = None
         self.undo_group = QUndoGroup(self)
         self.files = Files(self)
         self.view = CanvasView(self)
@@ -123,6 +126,7 @@ class MainWindow(QMainWindow):
         self._fit_pending = True
         QTimer.singleShot(0, self._initial_fit)
         self.view.setFocus()
+        self.document_changed.emit()
 
     def _initial_fit(self) -> None:
         """Once the view has its real size: the whole model if readable, else its top."""
@@ -204,6 +208,18 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.code_dialog = dialog
 
+    def show_export(self) -> None:
+        if self.document is None:
+            return
+        from workbench.ui.export_dialog import ExportDialog
+
+        if self.export_dialog is None:  # kept: the choices stay for the next export
+            self.export_dialog = ExportDialog(self)
+        self.export_dialog.refresh()
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        self.export_dialog.activateWindow()
+
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td>{what}</td><td style='padding-left:12px'><b>{keys}</b></td></tr>" for what, keys in menus.SHORTCUTS)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
@@ -254,6 +270,8 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.training.shutdown()  # stop a run cleanly (it keeps its checkpoint) and join its thread
+        if self.export_dialog is not None:
+            self.export_dialog.close()  # waits for a running export
         if self.autosave is not None:
             self.autosave.stop()
         if self._quick_add is not None:

@@ -43,6 +43,8 @@ def build(window) -> SimpleNamespace:
     a.open = _action(window, "&Open…", f.open, K.Open, SP.SP_DialogOpenButton, "Open a .wbproj project")
     a.save = _action(window, "&Save", f.save, K.Save, SP.SP_DialogSaveButton, "Save the project")
     a.save_as = _action(window, "Save &As…", f.save_as, "Ctrl+Shift+S")
+    a.export = _action(window, "&Export…", window.show_export, "Ctrl+E",
+                       tip="Export the model (ONNX, TorchScript, …) and verify it")
     a.quit = _action(window, "&Quit", window.close, K.Quit)
     a.undo = window.undo_group.createUndoAction(window, "&Undo")
     a.undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
@@ -85,6 +87,8 @@ def build(window) -> SimpleNamespace:
     file_menu.addSeparator()
     file_menu.addActions([a.save, a.save_as])
     file_menu.addSeparator()
+    file_menu.addAction(a.export)
+    file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit = bar.addMenu("&Edit")
     edit.addActions([a.undo, a.redo])
@@ -116,13 +120,14 @@ def build(window) -> SimpleNamespace:
     window.addToolBar(toolbar)
     a.document_actions = [
         a.save, a.save_as, a.cut, a.copy, a.paste, a.duplicate, a.delete, a.group, a.ungroup, a.select_all, a.quick_add,
-        a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open,
+        a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open, a.export,
     ]
     return a
 
 
 SHORTCUTS = [
     ("New / Open / Save / Save As", "Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S"),
+    ("Export", "Ctrl+E"),
     ("Undo / Redo", "Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y"),
     ("Copy / Cut / Paste / Duplicate", "Ctrl+C / Ctrl+X / Ctrl+V / Ctrl+D"),
     ("Delete the selection", "Delete or Backspace"),
