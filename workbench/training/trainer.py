@@ -110,13 +110,13 @@ class Trainer:
                 result.state, result.message = "stopped", "interrupted"
             else:
                 failure = explain(exc, self.model, self.config.batch_size, self.plan.device if self.plan else None)
-                result.failure, result.message = failure, failure.message
                 if self.run is not None and failure.details:
                     self.run.write_error(failure.details)
-                try:
+                try:  # a callback may refine the failure (telemetry names the node where NaN began)
                     self.callbacks.call("on_exception", self, failure)
                 except Exception:  # noqa: BLE001 - the first failure is the one to report
                     pass
+                result.failure, result.message = failure, failure.message
         result.epochs_done, result.step = self.epoch, self.step
         result.metrics, result.best = self.last_metrics, self.best
         try:
