@@ -4,15 +4,18 @@ reports a run that cannot start in the dock (no dialog)."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from workbench.paths import DEFAULT_EXAMPLE
 from workbench.ui.training.dashboard import format_eta
-from workbench.ui.training.series import Series
+from workbench.ui.training.series import Series, Smoothed, ema
 
 
 def moons(epochs: int = 200, batch_size: int = 8, input_shape=(2,)) -> dict:
@@ -183,3 +186,133 @@ def test_the_window_does_not_import_pyqtgraph_until_the_dashboard_is_shown():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_rates_status_line_and_epoch_columns_follow_a_gui_run(qtbot, make_window):
+    window = make_window(moons())
+    dash = dashboard_of(window)
+    dash.overrides = {"epochs": 2}
+    click(dash.train_button)
+    qtbot.waitUntil(lambda: "resident" in dash.status_line.text(), timeout=20000)  # while it runs
+    qtbot.waitUntil(lambda: not dash.active, timeout=30000)
+    assert dash.state == "completed", dash.message.text()
+    plots = dash.plots
+    n = len(plots.step_loss)
+    assert n > 10 and len(plots.lr) == n and len(plots.speed) == n
+    assert np.allclose(plots.lr.y, 0.01)  # Adam(lr=0.01), no scheduler
+    assert np.all(plots.speed.y > 0)
+    assert len(plots.lr_curve.getOriginalDataset()[1]) == n and plots.lr_curve.isVisible()
+    assert not plots.speed_curve.isVisible()
+    plots.rate_choice.setCurrentIndex(plots.rate_choice.findText("Samples/s"))
+    plots.flush()
+    assert plots.speed_curve.isVisible() and not plots.lr_curve.isVisible()
+    assert np.array_equal(plots.speed_curve.getOriginalDataset()[1], plots.speed.y)
+    assert "Samples/s" in plots.rate_plot.getPlotItem().titleLabel.text
+    status = dash.status_line.text()
+    assert status.startswith("CPU · ") and re.search(r"\d+\.\d (MiB|GiB) resident · [\d,]+ samples/s", status), status
+    headers = [dash.table.horizontalHeaderItem(c).text() for c in range(dash.table.columnCount())]
+    assert headers[4:] == ["lr", "samples/s"]
+    assert dash.table.item(0, 4).text() == "0.01"
+    assert float(dash.table.item(1, 5).text().replace(",", "")) == pytest.approx(dash.last_epoch["samples_per_s"], abs=1)
+
+
+@pytest.fixture
+def plots(qtbot):
+    from workbench.ui.training.plots import LivePlots
+
+    widget = LivePlots()
+    qtbot.addWidget(widget)
+    widget.controls.show()
+    widget.resize(1200, 260)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def noisy_steps(plots, n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    loss = 2.0 * np.exp(-np.arange(n) / (n / 4)) + rng.uniform(0, 0.5, n)
+    for step, value in enumerate(loss.tolist(), 1):
+        plots.add_step(step, value, 0.01, 1000.0)
+    plots.flush()
+    return loss
+
+
+def roughness(y: np.ndarray) -> float:
+    return float(np.abs(np.diff(y)).mean())
+
+
+def test_the_smoothing_slider_changes_the_smoothed_curve_and_leaves_the_raw_one(plots):
+    loss = noisy_steps(plots, 300)
+    raw = plots.step_curve.getOriginalDataset()[1].copy()
+    smooth = plots.smooth_curve.getOriginalDataset()[1].copy()
+    assert np.array_equal(raw, loss)
+    assert np.allclose(smooth, ema(loss, 0.6)) and roughness(smooth) < roughness(raw)
+    plots.smoothing.setFocus()
+    QTest.keyClick(plots.smoothing, Qt.Key.Key_End)  # all the way: 0.99
+    assert plots.smoothing_label.text() == "0.99"
+    plots.refresh()  # one tick redraws the step plot
+    heavier = plots.smooth_curve.getOriginalDataset()[1]
+    assert np.allclose(heavier, ema(loss, 0.99)) and roughness(heavier) < roughness(smooth)
+    assert np.array_equal(plots.step_curve.getOriginalDataset()[1], raw)
+    QTest.keyClick(plots.smoothing, Qt.Key.Key_Home)  # none: the smoothed curve is the raw one
+    plots.refresh()
+    assert np.allclose(plots.smooth_curve.getOriginalDataset()[1], raw)
+
+
+def test_log_y_puts_both_loss_plots_on_a_log_scale(plots):
+    noisy_steps(plots, 50)
+    click(plots.log_y)
+    assert plots.log_y.isChecked()
+    assert plots.step_plot.getPlotItem().getAxis("left").logMode
+    assert plots.epoch_plot.getPlotItem().getAxis("left").logMode
+    assert not plots.metric_plot.getPlotItem().getAxis("left").logMode
+    click(plots.log_y)
+    assert not plots.step_plot.getPlotItem().getAxis("left").logMode
+
+
+def test_a_million_steps_draw_in_one_refresh(plots):
+    n = 10**6
+    steps = np.arange(1, n + 1, dtype=np.float64)
+    loss = 1.0 + np.sin(steps / 5000.0) + np.random.default_rng(1).uniform(0, 0.3, n)
+    plots.step_loss.extend(steps, loss)
+    plots.lr.extend(steps, np.full(n, 0.01))
+    plots.speed.extend(steps, np.full(n, 900.0))
+    start = time.perf_counter()
+    plots.refresh()  # the step plot: raw + the EMA of a million points
+    plots.step_plot.grab()  # and its repaint
+    spent = time.perf_counter() - start
+    assert spent < 1.0, f"{spent:.3f} s"
+    assert len(plots.smoothed) == n and plots.smoothed.y[-1] == pytest.approx(ema(loss[-5000:], 0.6, plots.smoothed.y[-5001])[-1])
+    plots.refresh()  # the next plot with news: the learning rate
+    assert len(plots.lr_curve.getOriginalDataset()[0]) == n
+    plots.add_step(n + 1, 1.0, 0.01, 900.0)  # the next tick smooths only the new point
+    start = time.perf_counter()
+    plots.refresh()
+    assert time.perf_counter() - start < 0.5 and len(plots.smoothed) == n + 1
+
+
+def test_ema_matches_the_recurrence_and_smoothing_grows_with_its_series():
+    rng = np.random.default_rng(2)
+    for n in (1, 63, 64, 65, 1000, 5000):
+        x = rng.normal(size=n)
+        for weight in (0.0, 0.3, 0.9, 0.999):
+            expected, carry = [], x[0]
+            for value in x:
+                carry = weight * carry + (1 - weight) * value
+                expected.append(carry)
+            assert np.allclose(ema(x, weight), expected, rtol=0, atol=1e-9), (n, weight)
+    series = Series(8)
+    smoothed = Smoothed(series, 0.5)
+    values = [1.0, 3.0, float("nan"), 5.0]
+    for i, v in enumerate(values):
+        series.append(i, v)
+        smoothed.update()
+    assert smoothed.y[0] == 1.0 and smoothed.y[1] == 2.0 and np.isnan(smoothed.y[2])
+    assert smoothed.y[3] == 3.5  # the NaN is skipped: 0.5 * 2 + 0.5 * 5
+    whole = Smoothed(series, 0.5)
+    whole.update()  # all at once: the same curve
+    assert np.array_equal(whole.y, smoothed.y, equal_nan=True)
+    series.clear()
+    smoothed.update()
+    assert len(smoothed) == 0

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 
 import torch
 
 from workbench.training.config import ConfigError
 
-__all__ = ["DevicePlan", "plan_device", "resolve_device", "cpu_threads", "tensors_fit_on_device"]
+__all__ = ["DevicePlan", "plan_device", "resolve_device", "cpu_threads", "tensors_fit_on_device",
+           "MemoryInUse", "memory_in_use", "device_name", "format_bytes"]
 
 
 @dataclass
@@ -103,3 +105,62 @@ def tensors_fit_on_device(tensors, device: torch.device, fraction: float = 0.25)
         return True
     free, _total = torch.cuda.mem_get_info(device)
     return size <= fraction * free
+
+
+@dataclass
+class MemoryInUse:
+    """What a device holds now: bytes in use, what that figure is, and (CUDA) the reserve."""
+
+    used: int
+    what: str  # "allocated" (CUDA, MPS), "resident" (this process) or "peak resident"
+    reserved: int | None = None
+
+    @property
+    def text(self) -> str:
+        extra = f" of {format_bytes(self.reserved)} reserved" if self.reserved is not None else ""
+        return f"{format_bytes(self.used)} {self.what}{extra}"
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def memory_in_use(device) -> MemoryInUse | None:
+    """The memory training uses on `device` ("cuda:0", "cpu", a torch.device): CUDA and MPS
+    count the tensors allocated there; the CPU, this process's resident memory (/proc on
+    Linux, else the peak from getrusage). Cheap enough to call once a second; None when
+    nothing can be read."""
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return MemoryInUse(torch.cuda.memory_allocated(index), "allocated", torch.cuda.memory_reserved(index))
+    if device.type == "mps" and _mps_available():
+        return MemoryInUse(torch.mps.current_allocated_memory(), "allocated")
+    return _resident_memory()
+
+
+def _resident_memory() -> MemoryInUse | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+        return MemoryInUse(pages * os.sysconf("SC_PAGE_SIZE"), "resident")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return MemoryInUse(peak if sys.platform == "darwin" else peak * 1024, "peak resident")  # macOS: bytes, else KiB
+
+
+def device_name(device) -> str:
+    """How the dashboard names a device: "CPU", "Apple MPS", "cuda:0 · NVIDIA H100 80GB HBM3"."""
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} · {torch.cuda.get_device_name(index)}"
+    return {"cpu": "CPU", "mps": "Apple MPS"}.get(device.type, str(device))

@@ -1,12 +1,13 @@
-"""The Training dock: Train / Pause / Resume / Stop, state, progress with ETA, live plots
-and a table of epochs.
+"""The Training dock: Train / Pause / Resume / Stop, state, progress with ETA, a status
+line (device, memory in use, samples/s), live plots and a table of epochs.
 
 Training runs in a `TrainingRun` (worker.py): a QThread that reports only through a
 queue. A `QTimer` at 25 Hz drains everything waiting, folds it into the labels, the
 table and the plot buffers, then redraws each changed curve once, so the UI thread
 does a few milliseconds of work per tick however fast the run produces steps. A run
 that cannot start (data that does not fit the graph, bad settings) says so in the
-dashboard, never in a dialog. The plots (pyqtgraph) are built the first time the dock
+dashboard, never in a dialog. The status line is read once a second (a second timer),
+not per tick. The plots (pyqtgraph) are built the first time the dock
 is shown or a run starts, so start-up does not import pyqtgraph.
 """
 
@@ -27,6 +28,8 @@ from workbench.ui.training.worker import TrainingRun, warm_up_torch
 __all__ = ["TrainingDashboard", "format_eta"]
 
 TICK_MS = 40  # 25 Hz
+STATUS_MS = 1000  # the device's memory is read once a second
+COLUMNS = ["epoch", "train loss", "val loss", "val accuracy", "lr", "samples/s"]
 ACTIVE = ("starting", "running", "paused", "pausing", "stopping")
 FINAL = ("completed", "stopped", "failed")
 
@@ -39,6 +42,10 @@ def format_eta(seconds) -> str:
 
 def _fmt(value) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
+
+
+def _fmt_speed(value) -> str:
+    return "—" if value is None else f"{value:,.0f}"
 
 
 class TrainingDashboard(QWidget):
@@ -68,11 +75,16 @@ class TrainingDashboard(QWidget):
         self._epochs = 0
         self._steps_per_epoch = 0
         self._last_step: dict | None = None
+        self.device: str | None = None  # "cpu", "cuda:0": from fit_start
+        self.samples_per_s: float | None = None  # the latest step's or epoch's
         self._build()
         self.plots = None
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_MS)
+        self.status_timer.timeout.connect(self._show_status)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -96,13 +108,18 @@ class TrainingDashboard(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         self.eta_label = QLabel("")
+        self.status_line = QLabel("")
+        self.status_line.setObjectName("status_line")
+        self.status_line.setToolTip("The device training runs on, the memory in use there (this process's\n"
+                                    "resident memory on the CPU) and the training speed")
         self.message = QLabel("")
         self.message.setObjectName("message_label")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["epoch", "train loss", "val loss", "val accuracy"])
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
@@ -113,6 +130,8 @@ class TrainingDashboard(QWidget):
         buttons.addWidget(self.state_label)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.eta_label)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.status_line)
         self.plot_area = QWidget()
         self.plot_layout = QVBoxLayout(self.plot_area)
         self.plot_layout.setContentsMargins(0, 0, 0, 0)
@@ -126,7 +145,9 @@ class TrainingDashboard(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(buttons)
-        layout.addWidget(self.message)
+        self.info_row = QHBoxLayout()  # the message, then the plots' controls (ensure_plots)
+        self.info_row.addWidget(self.message, 1)
+        layout.addLayout(self.info_row)
         layout.addWidget(splitter, 1)
 
     def ensure_plots(self):
@@ -135,6 +156,7 @@ class TrainingDashboard(QWidget):
 
             self.plots = LivePlots(self.plot_area)
             self.plot_layout.addWidget(self.plots)
+            self.info_row.addWidget(self.plots.controls)
             total = sum(self.splitter.sizes()) or 4000
             self.splitter.setSizes([total * 3 // 4, total - total * 3 // 4])
         return self.plots
@@ -168,6 +190,8 @@ class TrainingDashboard(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("")
         self.eta_label.setText("")
+        self.status_line.setText("")
+        self.device = self.samples_per_s = None
         self.run_dir = self.checkpoint = self.last_epoch = self.metric_key = None
         self.events_seen = 0
         self.resumed_from = str(resume) if resume else None
@@ -178,6 +202,7 @@ class TrainingDashboard(QWidget):
         self._set_state("starting")
         self.run.start()
         self.timer.start()
+        self.status_timer.start()
         self.run_started.emit()
         return True
 
@@ -240,7 +265,8 @@ class TrainingDashboard(QWidget):
     def _apply(self, ev: dict) -> None:
         kind = ev["event"]
         if kind == "step":
-            self.plots.add_step(ev["step"], ev["loss"])
+            self.plots.add_step(ev["step"], ev["loss"], ev.get("lr"), ev.get("samples_per_s"))
+            self.samples_per_s = ev.get("samples_per_s", self.samples_per_s)
             self._last_step = ev
         elif kind == "epoch":
             self._add_epoch(ev)
@@ -252,6 +278,8 @@ class TrainingDashboard(QWidget):
             self.progress.setRange(0, max(1, self._epochs * self._steps_per_epoch))
             self.progress.setValue(ev.get("start_epoch", 0) * self._steps_per_epoch)
             self.state_label.setToolTip(f"device {ev.get('device')} · run folder {self.run_dir}")
+            self.device = ev.get("device")
+            self._show_status()
         elif kind == "checkpoint":
             self.checkpoint = ev.get("path")
         elif kind == "setup_error":
@@ -272,8 +300,10 @@ class TrainingDashboard(QWidget):
         self.plots.add_epoch(ev["epoch"], ev.get("train_loss"), ev.get("val_loss"), metric)
         row = self.table.rowCount()
         self.table.insertRow(row)
+        speed = ev.get("samples_per_s")
+        self.samples_per_s = speed if speed is not None else self.samples_per_s
         for col, value in enumerate((str(ev["epoch"]), _fmt(ev.get("train_loss")), _fmt(ev.get("val_loss")),
-                                     _fmt(metric))):
+                                     _fmt(metric), _fmt(ev.get("lr")), _fmt_speed(speed))):
             item = QTableWidgetItem(value)
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)
@@ -281,6 +311,20 @@ class TrainingDashboard(QWidget):
         self.progress.setValue(ev["epoch"] * self._steps_per_epoch)
         self.progress.setFormat(f"epoch {ev['epoch']}/{self._epochs}")
         self.eta_label.setText(f"ETA {format_eta(ev.get('eta_s'))}")
+
+    def _show_status(self) -> None:
+        """Device · memory in use · samples/s (torch is loaded once a run has started)."""
+        if self.device is None:
+            return
+        from workbench.training.device import device_name, memory_in_use
+
+        parts = [device_name(self.device)]
+        memory = memory_in_use(self.device)
+        if memory is not None:
+            parts.append(memory.text)
+        if self.samples_per_s is not None:
+            parts.append(f"{_fmt_speed(self.samples_per_s)} samples/s")
+        self.status_line.setText(" · ".join(parts))
 
     def _on_state(self, state: str, message: str) -> None:
         if state == "resumed":
@@ -312,12 +356,14 @@ class TrainingDashboard(QWidget):
         if run is None:
             return
         self.timer.stop()
+        self.status_timer.stop()
         events = run.drain()
         for ev in events:
             self._apply(ev)
         if events:
             self.events_applied.emit(events)
         self._show_progress()
+        self._show_status()
         if self.plots is not None:
             self.plots.flush()
         if self.state not in FINAL:

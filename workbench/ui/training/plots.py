@@ -1,98 +1,199 @@
-"""The dashboard's live plots (pyqtgraph): loss per step, losses per epoch, the val metric.
+"""The dashboard's live plots (pyqtgraph): loss per step (raw, faint, and smoothed), losses
+per epoch, the val metric, and learning rate or samples/s per step.
 
 Imported only when the dashboard is first shown: pyqtgraph takes about half a second to
 import, which start-up must not pay. Points go into growable numpy buffers (series.py)
-as events arrive; `refresh()` (called once per timer tick) hands each changed curve to
-`setData` once. The step curve is plotted against the global step (increasing, evenly
-spaced x) with peak downsampling and clip-to-view, so it stays fast at 10^6 points.
+as events arrive; `refresh()` (called once per timer tick) hands each changed curve of
+one plot to `setData`. Per-step curves are plotted against the global step (increasing,
+evenly spaced x) with peak downsampling and clip-to-view, so they stay fast at 10^6
+points. `controls` (placed by the dashboard, next to its message line, where it costs
+no height): the smoothing weight of the step loss (an exponential moving average,
+recomputed in numpy when it changes), log y for the two loss plots, and which per-step
+rate the fourth plot shows. The dock is short, so the plots carry titles, not axis labels.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from workbench.ui.training.series import Series
+from workbench.ui.training.series import Series, Smoothed
 
-__all__ = ["LivePlots"]
+__all__ = ["LivePlots", "RATES"]
 
-STEP_PEN = pg.mkPen("#3b7dd8", width=1)  # thin: long polylines draw fastest
-TRAIN_PEN = pg.mkPen("#3b7dd8", width=1.5)
-VAL_PEN = pg.mkPen("#e07b24", width=1.5)
+BLUE = "#3b7dd8"
+RAW_PEN = pg.mkPen(59, 125, 216, 70, width=1)  # the raw step loss, faint behind the smoothed one
+STEP_PEN = pg.mkPen(BLUE, width=1)  # thin: long polylines draw fastest
+TRAIN_PEN = pg.mkPen(BLUE, width=1.5)
+ORANGE = "#e07b24"
+VAL_PEN = pg.mkPen(ORANGE, width=1.5)
 METRIC_PEN = pg.mkPen("#2e9e5b", width=1.5)
+RATE_PEN = pg.mkPen("#8e44ad", width=1)
+RATES = {"lr": "Learning rate", "speed": "Samples/s"}  # what the fourth plot can show
+DEFAULT_SMOOTHING = 0.6
 
 
-def _plot(title: str, x_label: str) -> pg.PlotWidget:
+def _plot(title: str) -> pg.PlotWidget:
     widget = pg.PlotWidget(background=None)
-    item = widget.getPlotItem()
-    item.setTitle(title, size="9pt")
-    item.setLabel("bottom", x_label)
+    widget.getPlotItem().setTitle(title, size="9pt")
     # no grid: it doubles the cost of a repaint (measured: ~15 ms -> ~7 ms per plot)
-    widget.setMinimumHeight(140)
+    widget.setMinimumHeight(120)
     return widget
+
+
+def _per_step(plot: pg.PlotWidget, pen) -> pg.PlotDataItem:
+    curve = plot.plot(pen=pen)
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    return curve
 
 
 class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step_plot = _plot("Train loss per step", "step")
-        self.epoch_plot = _plot("Loss per epoch", "epoch")
-        self.metric_plot = _plot("Validation accuracy", "epoch")
-        self.epoch_plot.getPlotItem().addLegend(offset=(-5, 5))
+        self.step_plot = _plot("Train loss per step")
+        self.epoch_plot = _plot(f"Loss per epoch: <span style='color:{BLUE}'>train</span> "
+                                f"<span style='color:{ORANGE}'>val</span>")  # a legend would cover the points
+        self.metric_plot = _plot("Validation accuracy per epoch")
+        self.rate_plot = _plot(f"{RATES['lr']} per step")
         self.step_loss = Series(4096)
+        self.smoothed = Smoothed(self.step_loss, DEFAULT_SMOOTHING)
+        self.lr = Series(4096)
+        self.speed = Series(4096)
         self.train_loss = Series(64)
         self.val_loss = Series(64)
-        self.metric = Series(64)
-        self.step_curve = self.step_plot.plot(pen=STEP_PEN)
-        self.step_curve.setDownsampling(auto=True, method="peak")
-        self.step_curve.setClipToView(True)
-        self.step_plot.getPlotItem().enableAutoRange(x=False)  # x grows in steps (see refresh)
+        self.metric_values = Series(64)
+        self.step_curve = _per_step(self.step_plot, RAW_PEN)
+        self.smooth_curve = _per_step(self.step_plot, STEP_PEN)
+        self.step_plot.getPlotItem().enableAutoRange(x=False)  # x grows in steps (see _widen_steps)
+        self.rate_plot.getPlotItem().enableAutoRange(x=False, y=False)  # from 0 up (see _raise_rate_top)
+        self._rate_top = 0.0
+        self.rate_plot.setXLink(self.step_plot)  # the same steps, scrolled together
         self._x_end = 0.0
         self.train_curve = self.epoch_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, name="train")
         self.val_curve = self.epoch_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val")
         self.metric_curve = self.metric_plot.plot(pen=METRIC_PEN, symbol="o", symbolSize=5)
-        self._curves = ((self.step_curve, self.step_loss), (self.train_curve, self.train_loss),
-                        (self.val_curve, self.val_loss), (self.metric_curve, self.metric))
+        self.lr_curve = _per_step(self.rate_plot, RATE_PEN)
+        self.speed_curve = _per_step(self.rate_plot, RATE_PEN)
+        self.speed_curve.setVisible(False)
+        self._curves = ((self.step_curve, self.step_loss), (self.smooth_curve, self.smoothed),
+                        (self.train_curve, self.train_loss), (self.val_curve, self.val_loss),
+                        (self.metric_curve, self.metric_values), (self.lr_curve, self.lr), (self.speed_curve, self.speed))
         self._drawn = [0] * len(self._curves)
-        self._groups = ((0,), (1, 2), (3,))  # the curves of each plot widget
+        self._groups = ((0, 1), (2, 3), (4,), (5, 6))  # the curves of each plot widget
         self._next = 0
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.step_plot, self.epoch_plot, self.metric_plot):
-            layout.addWidget(widget, 1)
 
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setObjectName("smoothing_slider")
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(round(DEFAULT_SMOOTHING * 100))
+        self.smoothing.setFixedWidth(140)
+        self.smoothing.setToolTip("Smoothing of the step loss (exponential moving average weight);\n"
+                                  "the raw curve stays faint behind the smoothed one")
+        self.smoothing_label = QLabel()
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.log_y = QCheckBox("log y")
+        self.log_y.setObjectName("log_y")
+        self.log_y.setToolTip("Logarithmic y axis for the two loss plots")
+        self.log_y.toggled.connect(self.set_log_y)
+        self.rate_choice = QComboBox()
+        self.rate_choice.setObjectName("rate_choice")
+        for key, title in RATES.items():
+            self.rate_choice.addItem(title, key)
+        self.rate_choice.setToolTip("What the right-hand plot shows per step")
+        self.rate_choice.currentIndexChanged.connect(lambda _i: self.show_rate(self.rate_choice.currentData()))
+        self.controls = QWidget()
+        self.controls.setObjectName("plot_controls")
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.smoothing)
+        controls.addWidget(self.smoothing_label)
+        controls.addSpacing(16)
+        controls.addWidget(self.log_y)
+        controls.addSpacing(16)
+        controls.addWidget(QLabel("Right plot"))
+        controls.addWidget(self.rate_choice)
+        self._smoothing_changed(self.smoothing.value())
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        for widget, stretch in ((self.step_plot, 2), (self.epoch_plot, 1), (self.metric_plot, 1), (self.rate_plot, 1)):
+            row.addWidget(widget, stretch)
+        self.setLayout(row)
+
+    # ---- options -----------------------------------------------------------------------------
     def set_metric_name(self, name: str) -> None:
-        self.metric_plot.getPlotItem().setTitle(name, size="9pt")
+        self.metric_plot.getPlotItem().setTitle(f"{name} per epoch", size="9pt")
 
+    def set_smoothing(self, weight: float) -> None:
+        """0 (none) to 0.99; the whole smoothed curve is recomputed at the next refresh."""
+        self.smoothing.setValue(round(weight * 100))
+
+    def _smoothing_changed(self, value: int) -> None:
+        self.smoothing_label.setText(f"{value / 100:.2f}")
+        if self.smoothed.weight != value / 100:
+            self.smoothed.set_weight(value / 100)
+            self._drawn[1] = -1
+
+    def set_log_y(self, on: bool) -> None:
+        if self.log_y.isChecked() != on:
+            self.log_y.setChecked(on)  # comes back here through toggled
+            return
+        for plot in (self.step_plot, self.epoch_plot):
+            plot.setLogMode(x=False, y=on)
+
+    def show_rate(self, key: str) -> None:
+        """Show the learning rate ("lr") or samples/s ("speed") in the right-hand plot."""
+        if self.rate_choice.currentData() != key:
+            self.rate_choice.setCurrentIndex(self.rate_choice.findData(key))
+            return
+        for index, name in ((5, "lr"), (6, "speed")):
+            self._curves[index][0].setVisible(name == key)
+            self._drawn[index] = -1  # a hidden curve is not kept up to date
+        self._rate_top = 0.0
+        self.rate_plot.getPlotItem().setTitle(f"{RATES[key]} per step", size="9pt")
+
+    # ---- data --------------------------------------------------------------------------------
     def clear(self) -> None:
         for _curve, series in self._curves:
-            series.clear()
+            if isinstance(series, Series):
+                series.clear()
         self._drawn = [-1] * len(self._curves)
-        self._x_end = 0.0
+        self._x_end = self._rate_top = 0.0
         self.flush()
 
-    def add_step(self, step: int, loss: float) -> None:
+    def add_step(self, step: int, loss: float, lr: float | None = None, samples_per_s: float | None = None) -> None:
         self.step_loss.append(step, loss)
+        self.lr.append(step, lr)
+        self.speed.append(step, samples_per_s)
 
     def add_epoch(self, epoch: int, train_loss, val_loss, metric) -> None:
         self.train_loss.append(epoch, train_loss)
         self.val_loss.append(epoch, val_loss)
-        self.metric.append(epoch, metric)
+        self.metric_values.append(epoch, metric)
 
     def refresh(self) -> None:
         """Redraw at most one plot per call (the one waiting longest), with one setData per
-        changed curve, so an epoch end does not repaint three plots in one frame.
+        changed visible curve, so an epoch end does not repaint four plots in one frame.
 
-        The step plot's x range is widened by half again when the data reaches its end,
-        not every frame, so its axis is not re-laid out 25 times a second."""
+        The step plots' x range (linked) is widened by half again when the data reaches
+        its end, not every frame, so their axes are not re-laid out 25 times a second."""
+        self.smoothed.update()  # only the new points (vectorised), or all after a new weight
         groups = self._groups
         for turn in range(len(groups)):
             index = (self._next + turn) % len(groups)
-            changed = [i for i in groups[index] if len(self._curves[i][1]) != self._drawn[i]]
+            changed = [i for i in groups[index]
+                       if self._curves[i][0].isVisible() and len(self._curves[i][1]) != self._drawn[i]]
             if changed:
                 self._next = index + 1
                 for i in changed:
                     curve, series = self._curves[i]
+                    if index == 3:
+                        self._raise_rate_top(series.y[max(self._drawn[i], 0):])
                     curve.setData(series.x, series.y, connect="finite")
                     self._drawn[i] = len(series)
                 if index == 0:
@@ -103,6 +204,14 @@ class LivePlots(QWidget):
         """Draw everything now (a run ended)."""
         for _ in self._groups:
             self.refresh()
+
+    def _raise_rate_top(self, new) -> None:
+        """Rates are read from zero; the range grows when a new point goes above it (the new
+        points only are scanned, not the whole curve)."""
+        top = float(np.nanmax(new)) if len(new) and np.isfinite(new).any() else 0.0
+        if top > self._rate_top:
+            self._rate_top = top
+            self.rate_plot.setYRange(0, top * 1.15, padding=0)
 
     def _widen_steps(self) -> None:
         if len(self.step_loss) and self.step_loss.x[-1] > self._x_end:
