@@ -118,6 +118,36 @@ def test_the_dialog_lists_a_run_and_exports_the_trained_weights(qtbot, make_wind
     assert combo.currentText() == "File: best.pt" and dialog.options()["weights"] == dialogs.open_path
 
 
+def test_a_file_that_fails_verification_is_kept_and_the_report_says_why(qtbot, make_window, runs_dir, tmp_path,
+                                                                         monkeypatch):
+    from workbench.export import verify
+
+    monkeypatch.setattr(verify, "TOLERANCE", -1.0)  # nothing can pass
+    dialog = open_dialog(make_window(moons()))
+    choose_format(dialog, "torchscript")
+
+    outcome = run_export(qtbot, dialog, tmp_path / "moons.torchscript")
+
+    assert outcome.report is not None and not outcome.report.ok
+    headline = dialog.report_view.headline.text()
+    assert headline.startswith("⚠ Exported, but verification failed: ") and "above the tolerance -1" in headline
+    assert (tmp_path / "moons.torchscript").is_file() and dialog.show_button.isEnabled()
+
+
+def test_opening_another_project_refreshes_the_default_file_and_the_runs(qtbot, make_window, runs_dir, tmp_path):
+    from workbench.training.session import prepare
+
+    window = make_window(moons(epochs=1, batch_size=64))
+    dialog = open_dialog(window)
+    assert dialog.weights_combo.count() == 2  # initial weights, File…
+    other = project_from_dict(moons(epochs=1, batch_size=64))
+    other.name = "other"
+    prepare(other, runs_dir=runs_dir).fit()
+    window.set_project(other)
+    assert Path(dialog.output_edit.text()).name == "other.onnx"
+    assert dialog.weights_combo.count() == 4 and dialog.weights_combo.currentText().startswith("Run ")
+
+
 def test_a_node_that_cannot_be_exported_is_named_in_the_dialog_and_selected(qtbot, make_window, runs_dir, tmp_path,
                                                                             dialogs):
     project = moons()

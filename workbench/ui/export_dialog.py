@@ -92,7 +92,8 @@ class ExportDialog(QDialog):
         self._weights_index = 0
         self._build()
         self._format_changed()
-        window.training.run_ended.connect(self._fill_weights)
+        window.training.run_ended.connect(self._fill_weights)  # a finished run's weights become a choice
+        window.document_changed.connect(self.refresh)
         self.refresh()
 
     # ---- layout -------------------------------------------------------------------------------
