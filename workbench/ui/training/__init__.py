@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QStyle, QToolBar
 
 from workbench.ui.training.dashboard import TrainingDashboard
 from workbench.ui.training.evaluation_view import install_evaluation
+from workbench.ui.training.runs_panel import install_runs_panel
 
 __all__ = ["install", "TrainingDashboard"]
 
@@ -29,6 +30,7 @@ def install(window) -> TrainingDashboard:
     window.docks["training"] = dock
     if getattr(window, "panels_menu", None) is not None:
         window.panels_menu.addAction(dock.toggleViewAction())
+    install_runs_panel(window, dashboard)  # the Runs dock, tabbed beside this one
     install_evaluation(window, dashboard, tab_with=dock)
     if bottom:
         bottom[0].raise_()

@@ -1,0 +1,444 @@
+"""The Runs dock: every run of the open project, newest first, to compare and continue.
+
+Each row is a run folder under `<runs dir>/<project>/` (date, status, epochs, best
+metric, time trained). Selecting several overlays one metric of each, one colour per
+run; two selected can be diffed (settings and graph, from the project each run saved);
+one stopped or interrupted run can be resumed from its checkpoint in the Training dock.
+The plot exports to PNG, the epochs of the selected runs (or all) to CSV.
+
+The list is read again when a project opens, when a run starts or ends, and on Refresh;
+while the dock is hidden it waits until it is shown. pyqtgraph and torch are imported
+only then, so start-up pays for neither.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
+    QLabel, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+__all__ = ["RunsPanel", "install_runs_panel"]
+
+COLUMNS = ("date", "status", "epochs", "best", "time")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")  # Tableau 10: distinct, and readable on light and dark backgrounds
+LABELS = {"val_loss": "val loss", "train_loss": "train loss", "val_accuracy": "val accuracy", "val_mae": "val MAE",
+          "val_rmse": "val RMSE", "lr": "learning rate", "samples_per_s": "samples/s", "seconds": "seconds per epoch"}
+FIRST = ("val_loss", "train_loss", "val_accuracy", "val_mae")
+NOT_PLOTTED = frozenset({"epoch", "epochs", "step", "eta_s", "improved", "monitor", "val_samples"})
+EXPORT_SIZE = (1200, 700)
+INTERRUPTED_TIP = "No end was recorded: the app closed or crashed mid-run (or another process is still training it)"
+
+
+def metric_label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+class RunsPanel(QWidget):
+    def __init__(self, window, dashboard, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runs_panel")
+        self.main_window, self.dashboard = window, dashboard
+        self.runs: list = []  # RunInfo, newest first (the table's rows)
+        self.plot = None  # the overlay (pyqtgraph), built when first needed
+        self.curves: list = []
+        self.diff_dialog: QDialog | None = None
+        self._histories: dict[Path, tuple[int, list[dict]]] = {}  # path -> (metrics.jsonl mtime, rows)
+        self._stale = True
+        self._build()
+        self.update_buttons()
+
+    def _build(self) -> None:
+        self.refresh_button = self._button("Refresh", "refresh", self.refresh, "Read the run folders again")
+        self.resume_button = self._button("Resume", "resume", self.resume_selected,
+                                          "Continue the selected run from its last checkpoint")
+        self.diff_button = self._button("Diff…", "diff", self.diff_selected,
+                                        "What changed between the two selected runs: settings and graph")
+        self.png_button = self._button("Export PNG…", "export_png", self.export_png, "Save the plot as an image")
+        self.csv_button = self._button("Export CSV…", "export_csv", self.export_csv,
+                                       "Save every epoch of the selected runs (or of all) as a CSV table")
+        self.metric_choice = QComboBox()
+        self.metric_choice.setObjectName("metric_choice")
+        self.metric_choice.setToolTip("The metric the plot compares")
+        self.metric_choice.currentIndexChanged.connect(lambda _i: self._draw())
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("runs_table")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.message = QLabel("")
+        self.message.setObjectName("runs_message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot_area = QWidget()
+        self.plot_layout = QVBoxLayout(self.plot_area)
+        self.plot_layout.setContentsMargins(0, 0, 0, 0)
+
+        buttons = QHBoxLayout()
+        for button in (self.refresh_button, self.resume_button, self.diff_button, self.png_button, self.csv_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(12)
+        buttons.addWidget(QLabel("Plot"))
+        buttons.addWidget(self.metric_choice)
+        buttons.addStretch(1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.plot_area)
+        self.splitter.setSizes([1000, 1400])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(self.splitter, 1)
+
+    def _button(self, text: str, name: str, slot, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(f"{name}_button")
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    # ---- the list -----------------------------------------------------------------------------
+    def folder(self) -> Path | None:
+        """Where the open project's runs are: `<runs dir>/<safe project name>`."""
+        document = self.main_window.document
+        if document is None:
+            return None
+        from workbench.training.runs import default_runs_dir, safe_name
+
+        return Path(self.dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
+
+    def mark_stale(self) -> None:
+        """Read the runs again now if the dock is shown, else when it next is."""
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        folder = self.folder()
+        chosen = {info.path for info in self.selected_runs()}
+        self.runs = []
+        if folder is not None and folder.is_dir():
+            from workbench.training.runs import list_runs
+
+            self.runs = [info for info in reversed(list_runs(folder)) if info.path.parent == folder]
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        self.table.setRowCount(len(self.runs))
+        for row, info in enumerate(self.runs):
+            for col, (text, tip) in enumerate(self._cells(info)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                if col in (2, 4):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+            if info.path in chosen:
+                self.table.selectRow(row)
+        self.table.blockSignals(False)
+        if folder is None:
+            self._say("Open a project to see its runs.")
+        elif not self.runs:
+            self._say(f"No runs of this project yet (they are saved in {folder}).")
+        else:
+            self._say("")
+        self._selection_changed()
+
+    def _cells(self, info) -> list[tuple[str, str]]:
+        from workbench.training.console import format_duration
+
+        date = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.started)) if info.started else info.path.name
+        status, tip = info.state, info.message
+        if info.state == "running" and not self._is_live(info):
+            status, tip = "interrupted", INTERRUPTED_TIP
+        epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
+        best, best_tip = "—", ""
+        if info.best and isinstance(info.best.get("value"), (int, float)):
+            best = f"{metric_label(info.best['metric'])} {info.best['value']:.4g} (epoch {info.best['epoch']})"
+            best_tip = f"the best epoch by {info.best['metric']}"
+        return [(date, str(info.path)), (status, tip), (epochs, ""), (best, best_tip),
+                (format_duration(info.duration, unknown="—"), "time spent training (resumed parts added up)")]
+
+    def _is_live(self, info) -> bool:
+        return self.dashboard.active and self.dashboard.run_dir is not None \
+            and Path(self.dashboard.run_dir) == info.path
+
+    def selected_runs(self) -> list:
+        """The selected runs in the table's order (newest first)."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.runs[row] for row in rows if row < len(self.runs)]
+
+    def select(self, *rows: int) -> None:
+        """Select exactly these rows (what a Ctrl+click on each does)."""
+        self.table.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            self.table.selectionModel().select(self.table.model().index(row, 0), flags)
+
+    def history(self, info) -> list[dict]:
+        """The run's epoch rows, read again only when its metrics.jsonl changed."""
+        from workbench.training.runs import read_history
+
+        log = info.path / "metrics.jsonl"
+        stamp = log.stat().st_mtime_ns if log.exists() else 0
+        cached = self._histories.get(info.path)
+        if cached is None or cached[0] != stamp:
+            cached = self._histories[info.path] = (stamp, read_history(info.path))
+        return cached[1]
+
+    # ---- selection: buttons, metric choice, overlay -----------------------------------------------
+    def _selection_changed(self) -> None:
+        self._fill_metric_choice()
+        self._draw()
+        self.update_buttons()
+        hint = "Select runs to compare their curves (Ctrl+click or Shift+click for several)."
+        if self.runs and not self.selected_runs() and not self.message.text():
+            self._say(hint)
+        elif self.selected_runs() and self.message.text() == hint:
+            self._say("")
+
+    def _fill_metric_choice(self) -> None:
+        keys = {key for info in self.selected_runs() for row in self.history(info) for key, value in row.items()
+                if key not in NOT_PLOTTED and isinstance(value, (int, float)) and not isinstance(value, bool)}
+        ordered = [k for k in FIRST if k in keys] + sorted(keys - set(FIRST))
+        current = self.metric_choice.currentData()
+        self.metric_choice.blockSignals(True)
+        self.metric_choice.clear()
+        for key in ordered:
+            self.metric_choice.addItem(metric_label(key), key)
+        self.metric_choice.setCurrentIndex(max(0, self.metric_choice.findData(current)))
+        self.metric_choice.blockSignals(False)
+
+    def ensure_plot(self):
+        if self.plot is None:
+            self.plot = _plot_widget(background=None)
+            self.plot.setObjectName("runs_plot")
+            self.plot_layout.addWidget(self.plot)
+        return self.plot
+
+    def _draw(self) -> None:
+        key = self.metric_choice.currentData()
+        runs = self.selected_runs()
+        for row, info in enumerate(self.runs):  # a swatch beside each plotted run, in its curve's colour
+            self.table.item(row, 0).setIcon(_swatch(PALETTE[runs.index(info) % len(PALETTE)])
+                                            if info in runs and key else QIcon())
+        if self.plot is None and not runs:
+            return
+        self.curves = self._plot_runs(self.ensure_plot().getPlotItem(), key, runs)
+
+    def _plot_runs(self, item, key: str | None, runs: list) -> list:
+        """Draw `key` of each run into the PlotItem `item` (the panel's plot, or the one exported)."""
+        import pyqtgraph as pg
+
+        item.clear()
+        item.setTitle(f"{metric_label(key)} per epoch" if key else "", size="9pt")
+        item.legend.setColumnCount(1 if len(runs) <= 3 else 2)
+        curves = []
+        for index, info in enumerate(runs if key else ()):
+            rows = self.history(info)
+            colour = PALETTE[index % len(PALETTE)]
+            x = [row["epoch"] for row in rows]
+            y = [_number(row.get(key)) for row in rows]
+            curves.append(item.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                    symbolBrush=colour, symbolPen=None, name=info.path.name, connect="finite"))
+        return curves
+
+    def update_buttons(self) -> None:
+        runs = self.selected_runs()
+        refusal = self.resume_refusal(runs[0]) if len(runs) == 1 else "select one run to resume it"
+        self.resume_button.setEnabled(not refusal)
+        self.resume_button.setToolTip(refusal or "Continue the selected run from its last checkpoint")
+        self.diff_button.setEnabled(len(runs) == 2)
+        self.png_button.setEnabled(bool(self.curves))
+        self.csv_button.setEnabled(bool(self.runs))
+
+    def resume_refusal(self, info) -> str:
+        """Why the run cannot continue now, or "" (to the open project's epochs, or the dashboard's override)."""
+        from workbench.training.runs import resume_refusal
+
+        if self.dashboard.active:
+            return "a run is training now"
+        document = self.main_window.document
+        epochs = (self.dashboard.overrides or {}).get("epochs") or (document.project.training.get("epochs")
+                                                                    if document is not None else None)
+        return resume_refusal(info, epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None)
+
+    # ---- actions -------------------------------------------------------------------------------
+    def resume_selected(self) -> bool:
+        """Continue the selected run in the Training dock (which shows a refusal from the Trainer)."""
+        runs = self.selected_runs()
+        if len(runs) != 1 or self.resume_refusal(runs[0]):
+            return False
+        dock = self.main_window.docks.get("training")
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        started = self.dashboard.train(resume=str(runs[0].path))
+        self.update_buttons()
+        return started
+
+    def diff_selected(self) -> QDialog | None:
+        """A window with what changed from the older of the two selected runs to the newer."""
+        runs = self.selected_runs()
+        if len(runs) != 2:
+            return None
+        from workbench.core.diff import diff_projects, format_diff
+        from workbench.core.project import ProjectError
+        from workbench.training.runs import load_run_project
+
+        old, new = sorted(runs, key=lambda r: (r.started or 0.0, str(r.path)))
+        try:
+            lines = format_diff(diff_projects(load_run_project(old.path), load_run_project(new.path)))
+        except ProjectError as exc:
+            lines = [f"cannot compare these runs: {exc}"]
+        if self.diff_dialog is not None:
+            self.diff_dialog.close()
+        self.diff_dialog = DiffDialog(f"Changes from run {old.path.name} to run {new.path.name}",
+                                      "\n".join(lines), self.main_window)
+        self.diff_dialog.show()
+        return self.diff_dialog
+
+    def ask_save_path(self, title: str, suggested: str, file_filter: str) -> str:
+        """The file to write, or "" when the user cancels (tests replace this)."""
+        start = str((self.folder() or Path.cwd()) / suggested)
+        path, _ = QFileDialog.getSaveFileName(self.main_window, title, start, file_filter)
+        return path
+
+    def export_png(self) -> Path | None:
+        if not self.curves:
+            return None
+        key = self.metric_choice.currentData()
+        path = self.ask_save_path("Export plot", f"runs-{key}.png", "PNG image (*.png)")
+        if not path:
+            return None
+        target = Path(path) if Path(path).suffix.lower() == ".png" else Path(path + ".png")
+        from pyqtgraph.exporters import ImageExporter
+
+        # drawn again off screen at a printable size: the docked plot is often a thin strip
+        widget = _plot_widget(background="w")
+        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        widget.resize(*EXPORT_SIZE)
+        widget.show()  # laid out as on screen, never painted there
+        try:
+            self._plot_runs(widget.getPlotItem(), key, self.selected_runs())
+            widget.getPlotItem().layout.activate()  # the title's row, before it is drawn
+            exporter = ImageExporter(widget.getPlotItem())
+            exporter.parameters()["width"] = EXPORT_SIZE[0]
+            exporter.export(str(target))
+        finally:
+            widget.close()
+            widget.deleteLater()
+        if not target.is_file():
+            self._say(f"Could not write {target}.", error=True)
+            return None
+        self._say(f"Saved the plot to {target}.")
+        return target
+
+    def export_csv(self) -> Path | None:
+        runs = self.selected_runs() or self.runs
+        if not runs:
+            return None
+        path = self.ask_save_path("Export metrics", "runs-metrics.csv", "CSV table (*.csv)")
+        if not path:
+            return None
+        from workbench.training.runs import write_metrics_csv
+
+        target = Path(path) if Path(path).suffix.lower() == ".csv" else Path(path + ".csv")
+        try:
+            rows = write_metrics_csv(runs, target)
+        except OSError as exc:
+            self._say(f"Could not write {target}: {exc.strerror or exc}", error=True)
+            return None
+        self._say(f"Saved {rows} epoch row(s) of {len(runs)} run(s) to {target}.")
+        return target
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setStyleSheet("color: #c62828;" if error else "")
+
+
+class DiffDialog(QDialog):
+    """Read-only, non-modal: the diff stays open beside the runs while the user looks."""
+
+    def __init__(self, title: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runs_diff")
+        self.setWindowTitle(title)
+        self.text = QPlainTextEdit(text)
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(font)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(640, 420)
+
+
+def _plot_widget(background):
+    import pyqtgraph as pg
+
+    widget = pg.PlotWidget(background=background)
+    item = widget.getPlotItem()
+    item.setLabel("bottom", "epoch")
+    legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt", verSpacing=-6)
+    legend.setBrush(pg.mkBrush(255, 255, 255, 200) if background == "w" else None)
+    return widget
+
+
+def _swatch(colour: str) -> QIcon:
+    pixmap = QPixmap(10, 10)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def install_runs_panel(window, dashboard) -> RunsPanel:
+    """The Runs dock, tabbed beside the Training dock, with its toggle in the Panels menu."""
+    panel = RunsPanel(window, dashboard)
+    dock = QDockWidget("Runs", window)
+    dock.setObjectName("runs")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    training = window.docks.get("training")
+    if training is not None:
+        window.tabifyDockWidget(training, dock)
+    window.docks["runs"] = dock
+    if getattr(window, "panels_menu", None) is not None:
+        window.panels_menu.addAction(dock.toggleViewAction())
+    hook = getattr(window, "document_changed", None)
+    if hook is not None:
+        hook.connect(panel.mark_stale)
+    dashboard.run_ended.connect(lambda _state: panel.mark_stale())
+
+    def run_folder_made(events: list) -> None:  # a new run shows as running as soon as it has a folder
+        if any(ev["event"] == "fit_start" for ev in events):
+            panel.mark_stale()
+
+    dashboard.events_applied.connect(run_folder_made)
+    dashboard.state_changed.connect(lambda _state: panel.update_buttons())
+    return panel
