@@ -116,6 +116,9 @@ def test_the_dialog_lists_a_run_and_exports_the_trained_weights(qtbot, make_wind
     combo.setCurrentIndex(combo.count() - 1)
     combo.activated.emit(combo.count() - 1)
     assert combo.currentText() == "File: best.pt" and dialog.options()["weights"] == dialogs.open_path
+    combo.setCurrentIndex(0)  # a choice of initial weights survives reopening the dialog
+    window.show_export()
+    assert combo.currentIndex() == 0 and dialog.options()["weights"] is None
 
 
 def test_a_file_that_fails_verification_is_kept_and_the_report_says_why(qtbot, make_window, runs_dir, tmp_path,

@@ -208,6 +208,7 @@ class ExportDialog(QDialog):
             self._project_key = key
             self.output_edit.setText(str(self._default_output()))
             self._show_output_problem(None)
+            self.weights_combo.clear()  # another project's choices do not carry over
         self._fill_weights()
 
     def _default_output(self) -> Path:
@@ -224,10 +225,12 @@ class ExportDialog(QDialog):
         return Path(runs_dir) / safe_name(self.main_window.document.project.name)
 
     def _fill_weights(self, *_args) -> None:
-        """Keep the current choice when it is still there; else the newest run's first file."""
+        """Keep the current choice when it is still there; at first (or when it is gone) the
+        newest run's first weights file: after training, that is what one means to export."""
         if self.main_window.document is None:
             return
         combo = self.weights_combo
+        first = combo.count() == 0
         previous = combo.currentData()
         custom = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())
                   if combo.itemText(i).startswith("File: ")]
@@ -236,8 +239,8 @@ class ExportDialog(QDialog):
         for label, path in [*choices, *custom, ("File…", FILE_CHOICE)]:
             combo.addItem(label, path)
             combo.setItemData(combo.count() - 1, path or label, Qt.ItemDataRole.ToolTipRole)
-        found = combo.findData(previous) if previous is not None else -1
-        combo.setCurrentIndex(found if found >= 0 and previous != FILE_CHOICE else min(1, len(choices) - 1))
+        found = 0 if previous is None else combo.findData(previous)  # None: the initial weights
+        combo.setCurrentIndex(min(1, len(choices) - 1) if first or found < 0 else found)
 
     def _remember_weights(self, index: int) -> None:
         """The choice to go back to when "File…" is cancelled."""
