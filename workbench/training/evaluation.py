@@ -30,6 +30,7 @@ show. Distributed runs are skipped too, since each process sees only its shard.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import torch
@@ -152,12 +153,15 @@ def classification_summary(rows: np.ndarray, classes: list[str]) -> dict:
     order = np.lexsort((np.where(wrong, -confidence, confidence), true * c + pred))
     cells = []
     if c <= CONFUSION_LIMIT:
+        shown = _nums(confidence)
+        positions = index.tolist()
         cell_of = true[order] * c + pred[order]
         starts = np.flatnonzero(np.r_[True, cell_of[1:] != cell_of[:-1]])
         for start, end in zip(starts, np.r_[starts[1:], len(order)]):
             picked = order[start:min(end, start + CELL_LIMIT)]
-            cells.append([int(true[picked[0]]), int(pred[picked[0]]), index[picked].tolist(),
-                          [_num(v) for v in confidence[picked]]])
+            picked = picked.tolist()
+            cells.append([int(true[picked[0]]), int(pred[picked[0]]), [positions[i] for i in picked],
+                          [shown[i] for i in picked]])
     mistakes = np.flatnonzero(wrong)
     mistakes = mistakes[np.argsort(-confidence[mistakes], kind="stable")][:WORST_LIMIT]
     worst = [{"index": int(index[i]), "true": int(true[i]), "pred": int(pred[i]), "confidence": _num(confidence[i]),
@@ -178,10 +182,10 @@ def regression_summary(true: np.ndarray, pred: np.ndarray, seed: int) -> dict:
         keep = np.sort(np.random.default_rng(seed).choice(keep, POINT_LIMIT, replace=False))
     error = np.abs(pred - true).mean(1)
     order = np.argsort(-np.nan_to_num(error, nan=np.inf), kind="stable")[:WORST_LIMIT]
-    worst = [{"index": int(i), "true": [_num(v) for v in true[i, :VALUE_LIMIT]],
-              "pred": [_num(v) for v in pred[i, :VALUE_LIMIT]], "error": _num(error[i])} for i in order]
+    worst = [{"index": int(i), "true": _nums(true[i, :VALUE_LIMIT]), "pred": _nums(pred[i, :VALUE_LIMIT]),
+              "error": _num(error[i])} for i in order]
     return {"columns": int(k), "mae": _num(np.abs(pred - true).mean()) if m else None,
-            "points": {"true": [_num(v) for v in flat_true[keep]], "pred": [_num(v) for v in flat_pred[keep]],
+            "points": {"true": _nums(flat_true[keep]), "pred": _nums(flat_pred[keep]),
                        "index": (keep // k).tolist()},
             "worst": worst}
 
@@ -189,4 +193,12 @@ def regression_summary(true: np.ndarray, pred: np.ndarray, seed: int) -> dict:
 def _num(value) -> float | None:
     """A JSON number (rounded to what a view shows), None for NaN or infinity."""
     value = float(value)
-    return round(value, 6) if np.isfinite(value) else None
+    return round(value, 6) if math.isfinite(value) else None
+
+
+def _nums(values: np.ndarray) -> list:
+    """`_num` of every value, vectorised."""
+    values = np.round(np.asarray(values, dtype=np.float64), 6)
+    if np.isfinite(values).all():
+        return values.tolist()
+    return [v if math.isfinite(v) else None for v in values.tolist()]
