@@ -1,4 +1,5 @@
-"""A layer on the canvas: title (id and type), key params, output shape, param count.
+"""A layer on the canvas: title (id and type), key params, output shape, param count,
+and while training a thin telemetry strip below them (see canvas/telemetry.py).
 
 Inputs are ports along the top edge, outputs along the bottom: data flows down. A
 variadic merge (Add, Concat) always shows one free port after its connected ones.
@@ -17,6 +18,8 @@ from workbench.ui.theme import Theme
 NODE_W = 196.0
 NODE_H = 66.0
 TITLE_H = 22.0
+STRIP_H = 20.0  # the telemetry strip, below the body, only while there is something to show
+STRIP_TEXT_H = 14.0  # its line of text, clear of the output ports on the bottom edge
 GRID = 20.0
 PORT_R = 5.0
 
@@ -86,6 +89,11 @@ class NodeItem(QGraphicsItem):
         self.shape_text = ""
         self.params_text = ""
         self.severity: str | None = None
+        self.strip: tuple[str, str] | None = None  # (text, level: ok | dead | bad), see canvas/telemetry.py
+        self.strip_dimmed = False  # the run is over: the last values stay, quieter
+        self.fault: str | None = None  # why the node is red (NaN/Inf, a run that failed here)
+        self._base_tooltip = ""
+        self.strip_tooltip = ""
         self.signature = None  # what the texts were computed from (the scene skips unchanged nodes)
         self.edges: set = set()
         self.inputs: list[PortItem] = []
@@ -108,7 +116,7 @@ class NodeItem(QGraphicsItem):
                     port.scene().removeItem(port)
             self.inputs = [PortItem(self, True, i, label) for i, label in enumerate(input_labels)]
             self.outputs = [PortItem(self, False, i, f"output {i}" if outputs > 1 else "output") for i in range(outputs)]
-            for ports, y in ((self.inputs, 0.0), (self.outputs, NODE_H)):
+            for ports, y in ((self.inputs, 0.0), (self.outputs, self.height)):
                 for i, port in enumerate(ports):
                     port.setPos(NODE_W * (i + 1) / (len(ports) + 1), y)
         for ports, used in ((self.inputs, connected), (self.outputs, used_outputs)):
@@ -128,8 +136,34 @@ class NodeItem(QGraphicsItem):
         if (key_text, shape_text, params_text, severity) != (self.key_text, self.shape_text, self.params_text, self.severity):
             self.key_text, self.shape_text, self.params_text, self.severity = key_text, shape_text, params_text, severity
             self.update()
+        self._base_tooltip = tooltip
+        self._sync_tooltip()
+
+    def set_telemetry(self, strip: tuple[str, str] | None, tooltip: str = "", fault: str | None = None,
+                      dimmed: bool = False) -> None:
+        """What the strip shows (None: no strip) and, with `fault`, mark the node red."""
+        if (strip, fault, dimmed) != (self.strip, self.fault, self.strip_dimmed):
+            grows = (strip is not None) != (self.strip is not None)
+            if grows:
+                self.prepareGeometryChange()
+            self.strip, self.fault, self.strip_dimmed = strip, fault, dimmed
+            if grows:
+                for port in self.outputs:
+                    port.setPos(port.pos().x(), self.height)
+                for edge in self.edges:
+                    edge.update_path()
+            self.update()
+        self.strip_tooltip = tooltip
+        self._sync_tooltip()
+
+    def _sync_tooltip(self) -> None:
+        tooltip = "<br>".join(t for t in (self._base_tooltip, self.strip_tooltip) if t)
         if tooltip != self.toolTip():
             self.setToolTip(tooltip)
+
+    @property
+    def height(self) -> float:
+        return NODE_H + (STRIP_H if self.strip is not None else 0.0)
 
     def set_graph_pos(self, x: float, y: float) -> None:
         """Follow the graph (undo, load): no snapping, so the item matches the model exactly."""
@@ -140,15 +174,15 @@ class NodeItem(QGraphicsItem):
             self._syncing = False
 
     def center(self) -> QPointF:
-        return self.pos() + QPointF(NODE_W / 2, NODE_H / 2)
+        return self.pos() + QPointF(NODE_W / 2, self.height / 2)
 
     # ---- Qt ------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-3, -3, NODE_W + 6, NODE_H + 6)
+        return QRectF(-3, -3, NODE_W + 6, self.height + 6)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), 6, 6)
+        path.addRoundedRect(QRectF(0, 0, NODE_W, self.height), 6, 6)
         return path
 
     def itemChange(self, change, value):
@@ -162,15 +196,15 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         theme = self.theme
         fonts = _fonts()
-        rect = QRectF(0, 0, NODE_W, NODE_H)
+        rect = QRectF(0, 0, NODE_W, self.height)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         border, width = theme.node_border, 1.0
-        if self.severity == "error":
+        if self.severity == "error" or self.fault:
             border, width = theme.error, 2.2
         elif self.severity == "warning":
             border, width = theme.warning, 2.0
         if self.isSelected():
-            border, width = theme.selection, 3.0
+            border, width = (theme.error, 3.0) if self.fault else (theme.selection, 3.0)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(theme.node_fill)
         painter.drawRoundedRect(rect, 6, 6)
@@ -184,7 +218,7 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, 6, 6)
-        if self.severity is not None and not self.isSelected():
+        if (self.severity is not None or self.fault) and not self.isSelected():
             painter.setBrush(QColor(border.red(), border.green(), border.blue(), 40))
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawRoundedRect(rect, 6, 6)
@@ -213,6 +247,30 @@ class NodeItem(QGraphicsItem):
         if self.params_text:
             painter.setPen(theme.muted)
             _draw(painter, bottom, self.params_text, body, Qt.AlignmentFlag.AlignRight)
+        if self.strip is not None:
+            self._paint_strip(painter, fonts["strip"])
+
+    def _paint_strip(self, painter: QPainter, font: QFont) -> None:
+        """A hairline, a status dot and one line of figures in the secondary text colour."""
+        theme = self.theme
+        text, level = self.strip
+        alpha = 120 if self.strip_dimmed else 255
+        line = QColor(theme.node_border)
+        line.setAlpha(90)
+        painter.setPen(QPen(line, 1.0))
+        painter.drawLine(QPointF(6, NODE_H), QPointF(NODE_W - 6, NODE_H))
+        dot = {"bad": theme.error, "dead": theme.warning}.get(level, theme.muted)
+        dot = QColor(dot)
+        dot.setAlpha(alpha if level != "ok" else alpha // 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(dot)
+        middle = NODE_H + 1 + STRIP_TEXT_H / 2
+        painter.drawEllipse(QPointF(12, middle), 3, 3)
+        color = QColor(theme.error if level == "bad" else theme.muted)
+        color.setAlpha(alpha)
+        painter.setPen(color)
+        painter.setFont(font)
+        _draw(painter, QRectF(20, NODE_H + 1, NODE_W - 26, STRIP_TEXT_H), text, font, Qt.AlignmentFlag.AlignLeft)
 
 
 def _draw(painter: QPainter, rect: QRectF, text: str, font: QFont, align) -> None:
@@ -234,5 +292,7 @@ def _fonts() -> dict[str, QFont]:
         type_font.setPointSizeF(size * 0.85)
         body = QFont(base)
         body.setPointSizeF(size * 0.88)
-        _FONTS.update(title=title, type=type_font, body=body)
+        strip = QFont(base)
+        strip.setPointSizeF(size * 0.8)
+        _FONTS.update(title=title, type=type_font, body=body, strip=strip)
     return _FONTS

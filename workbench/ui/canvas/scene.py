@@ -145,6 +145,8 @@ class GraphScene(QGraphicsScene):
             signature = (outs, repr(node.params), tuple(diags), stat.params if stat else None, fed_info)
             if signature == item.signature:  # most nodes: nothing changed since the last edit
                 continue
+            if item.signature is not None and item.strip is not None:
+                item.set_telemetry(None)  # an edited layer: its training figures no longer apply
             item.signature = signature
             shape = ", ".join(str(o) for o in outs) if outs else ("" if outs == () else "?")
             severity = "error" if any(d.severity == "error" for d in diags) else ("warning" if diags else None)

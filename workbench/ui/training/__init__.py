@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QStyle, QToolBar
 
+from workbench.ui.canvas.telemetry import install_graph_telemetry
 from workbench.ui.training.dashboard import TrainingDashboard
 from workbench.ui.training.evaluation_view import install_evaluation
 from workbench.ui.training.runs_panel import install_runs_panel
@@ -57,6 +58,7 @@ def install(window) -> TrainingDashboard:
     bar = window.menuBar()
     menu = bar.addMenu("&Training")
     menu.addActions(list(actions.values()))
+    install_graph_telemetry(window, dashboard, menu)  # live figures and NaN/failure marks on the canvas
     menus = [a for a in bar.actions() if a.menu() is not None and a.text().replace("&", "") == "Help"]
     if menus:  # before Help
         bar.removeAction(menu.menuAction())
