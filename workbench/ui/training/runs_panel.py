@@ -13,7 +13,6 @@ only then, so start-up pays for neither.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -27,13 +26,10 @@ from PySide6.QtWidgets import (
 __all__ = ["RunsPanel", "install_runs_panel"]
 
 COLUMNS = ("date", "status", "epochs", "best", "time")
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")  # Tableau 10: distinct, and readable on light and dark backgrounds
 LABELS = {"val_loss": "val loss", "train_loss": "train loss", "val_accuracy": "val accuracy", "val_mae": "val MAE",
           "val_rmse": "val RMSE", "lr": "learning rate", "samples_per_s": "samples/s", "seconds": "seconds per epoch"}
 FIRST = ("val_loss", "train_loss", "val_accuracy", "val_mae")
 NOT_PLOTTED = frozenset({"epoch", "epochs", "step", "eta_s", "improved", "monitor", "val_samples"})
-EXPORT_SIZE = (1200, 700)
 INTERRUPTED_TIP = "No end was recorded: the app closed or crashed mid-run (or another process is still training it)"
 
 
@@ -228,7 +224,9 @@ class RunsPanel(QWidget):
 
     def ensure_plot(self):
         if self.plot is None:
-            self.plot = _plot_widget(background=None)
+            from workbench.ui.training.runs_overlay import plot_widget
+
+            self.plot = plot_widget()
             self.plot.setObjectName("runs_plot")
             self.plot_layout.addWidget(self.plot)
         return self.plot
@@ -236,29 +234,20 @@ class RunsPanel(QWidget):
     def _draw(self) -> None:
         key = self.metric_choice.currentData()
         runs = self.selected_runs()
+        if self.plot is None and not runs:
+            return
+        from workbench.ui.training.runs_overlay import PALETTE, draw_runs
+
         for row, info in enumerate(self.runs):  # a swatch beside each plotted run, in its curve's colour
             self.table.item(row, 0).setIcon(_swatch(PALETTE[runs.index(info) % len(PALETTE)])
                                             if info in runs and key else QIcon())
-        if self.plot is None and not runs:
-            return
-        self.curves = self._plot_runs(self.ensure_plot().getPlotItem(), key, runs)
+        self.curves = draw_runs(self.ensure_plot().getPlotItem(), self._title(key), key, self._named(runs))
 
-    def _plot_runs(self, item, key: str | None, runs: list) -> list:
-        """Draw `key` of each run into the PlotItem `item` (the panel's plot, or the one exported)."""
-        import pyqtgraph as pg
+    def _title(self, key: str | None) -> str:
+        return f"{metric_label(key)} per epoch" if key else ""
 
-        item.clear()
-        item.setTitle(f"{metric_label(key)} per epoch" if key else "", size="9pt")
-        item.legend.setColumnCount(1 if len(runs) <= 3 else 2)
-        curves = []
-        for index, info in enumerate(runs if key else ()):
-            rows = self.history(info)
-            colour = PALETTE[index % len(PALETTE)]
-            x = [row["epoch"] for row in rows]
-            y = [_number(row.get(key)) for row in rows]
-            curves.append(item.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
-                                    symbolBrush=colour, symbolPen=None, name=info.path.name, connect="finite"))
-        return curves
+    def _named(self, runs: list) -> list[tuple[str, list[dict]]]:
+        return [(info.path.name, self.history(info)) for info in runs]
 
     def update_buttons(self) -> None:
         runs = self.selected_runs()
@@ -329,22 +318,9 @@ class RunsPanel(QWidget):
         if not path:
             return None
         target = Path(path) if Path(path).suffix.lower() == ".png" else Path(path + ".png")
-        from pyqtgraph.exporters import ImageExporter
+        from workbench.ui.training.runs_overlay import export_png
 
-        # drawn again off screen at a printable size: the docked plot is often a thin strip
-        widget = _plot_widget(background="w")
-        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        widget.resize(*EXPORT_SIZE)
-        widget.show()  # laid out as on screen, never painted there
-        try:
-            self._plot_runs(widget.getPlotItem(), key, self.selected_runs())
-            widget.getPlotItem().layout.activate()  # the title's row, before it is drawn
-            exporter = ImageExporter(widget.getPlotItem())
-            exporter.parameters()["width"] = EXPORT_SIZE[0]
-            exporter.export(str(target))
-        finally:
-            widget.close()
-            widget.deleteLater()
+        export_png(target, self._title(key), key, self._named(self.selected_runs()))
         if not target.is_file():
             self._say(f"Could not write {target}.", error=True)
             return None
@@ -396,25 +372,10 @@ class DiffDialog(QDialog):
         self.resize(640, 420)
 
 
-def _plot_widget(background):
-    import pyqtgraph as pg
-
-    widget = pg.PlotWidget(background=background)
-    item = widget.getPlotItem()
-    item.setLabel("bottom", "epoch")
-    legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt", verSpacing=-6)
-    legend.setBrush(pg.mkBrush(255, 255, 255, 200) if background == "w" else None)
-    return widget
-
-
 def _swatch(colour: str) -> QIcon:
     pixmap = QPixmap(10, 10)
     pixmap.fill(QColor(colour))
     return QIcon(pixmap)
-
-
-def _number(value) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
 
 def install_runs_panel(window, dashboard) -> RunsPanel:
