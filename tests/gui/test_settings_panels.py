@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFileDialog, QLabel, QTableWidget
 
+from tests.data.makers import png_folder, wav_folder, write_csv
+from workbench.ui.settings_panels.preview import WAVE_SIZE
 
 
 def panels(window):
@@ -15,6 +22,28 @@ def choose(combo, text: str) -> None:
     index = combo.findText(text)
     assert index >= 0, text
     combo.setCurrentIndex(index)
+
+
+def checked(qtbot, data) -> list[str]:
+    """Run the Data dock's check and wait for its result (it loads on a check thread)."""
+    with qtbot.waitSignal(data.checked, timeout=20000) as blocker:
+        data.check()
+    return blocker.args[0]
+
+
+def use_source(qtbot, data, source: str, **params) -> list[str]:
+    """Pick a source and fill its fields as a user would; the check's messages."""
+    choose(data.source, source)
+    for name, value in params.items():
+        field = data.fields[name]
+        if hasattr(field, "edit"):
+            field.edit.setText(str(value))
+            field.edit.editingFinished.emit()
+        elif hasattr(field, "setValue"):
+            field.setValue(value)
+        else:
+            choose(field, value)
+    return checked(qtbot, data)
 
 
 def type_into(qtbot, spin, text: str) -> None:
@@ -111,7 +140,7 @@ def test_synthetic_moons_on_the_digits_example_names_the_input_node(qtbot, digit
     window = digits_window
     _, data = panels(window)
     doc = window.document
-    assert data.check() == []  # the example's digits fit its graph
+    assert checked(qtbot, data) == []  # the example's digits fit its graph
     choose(data.source, "synthetic")
     assert doc.project.data["source"] == "synthetic" and doc.project.data["params"] == {"kind": "moons"}
     with qtbot.waitSignal(data.checked, timeout=3000) as blocker:  # debounced automatic check
@@ -122,7 +151,7 @@ def test_synthetic_moons_on_the_digits_example_names_the_input_node(qtbot, digit
     assert data.messages.count() == len(messages)
     doc.undo_stack.undo()
     assert doc.project.data["source"] == "digits" and data.source.currentText() == "digits"
-    assert data.check() == []
+    assert checked(qtbot, data) == []
 
 
 def test_csv_column_picker_reads_the_header_and_paths_are_checked(qtbot, digits_window, dialogs, tmp_path, monkeypatch):
@@ -130,9 +159,9 @@ def test_csv_column_picker_reads_the_header_and_paths_are_checked(qtbot, digits_
     _, data = panels(window)
     doc = window.document
     table = tmp_path / "table.csv"
-    table.write_text("height,weight,species\n1,2,a\n3,4,b\n")
+    table.write_text("height,weight,species\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n9,10,a\n")
     choose(data.source, "csv")
-    assert any("required" in m for m in data.check())
+    assert any("required" in m for m in checked(qtbot, data))
     dialogs.open_path = str(table)
     data.fields["path"].button.click()
     assert doc.project.data["params"]["path"] == str(table)
@@ -140,10 +169,11 @@ def test_csv_column_picker_reads_the_header_and_paths_are_checked(qtbot, digits_
     assert [target.itemText(i) for i in range(target.count())] == ["height", "weight", "species"]
     choose(target, "species")
     assert doc.project.data["params"]["target"] == "species"
-    assert data.check() == []
+    messages = checked(qtbot, data)  # the file is read: 2 features do not fit the digits CNN's image Input
+    assert messages and not any("does not exist" in m or "required" in m for m in messages), messages
     data.fields["path"].edit.setText(str(tmp_path / "missing.csv"))
     data.fields["path"].edit.editingFinished.emit()
-    assert any("does not exist" in m for m in data.check())
+    assert any("does not exist" in m for m in checked(qtbot, data))
     # folder sources use the folder dialog
     choose(data.source, "image_folder")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
@@ -160,7 +190,7 @@ def test_augmentation_list_and_val_fraction(qtbot, digits_window):
     assert data.augment_list.count() == 1
     data.val_fraction.setValue(0.3)
     assert doc.project.data["val_fraction"] == 0.3
-    assert data.check() == []  # rotation is a known augmentation for images
+    assert checked(qtbot, data) == []  # rotation is a known augmentation for images
     data.augment_list.setCurrentRow(0)
     data.remove_augment_button.click()
     assert doc.project.data["augment"] == []
@@ -170,7 +200,7 @@ def test_augmentation_list_and_val_fraction(qtbot, digits_window):
 
 def test_preview_shows_thumbnails_labels_and_a_class_histogram(qtbot, digits_window):
     _, data = panels(digits_window)
-    data.check()
+    checked(qtbot, data)
     preview = data.preview
     assert len(preview.samples) == 8 and all(kind == "images" for kind, _ in preview.samples)
     assert all(label in [str(c) for c in data.bundle.classes] for _, label in preview.samples)
@@ -179,11 +209,11 @@ def test_preview_shows_thumbnails_labels_and_a_class_histogram(qtbot, digits_win
     assert preview.counts is not None and len(preview.counts) == 10 and preview.counts.sum() == len(data.bundle.train)
     assert preview.histogram is not None and not preview.histogram.isHidden()
     choose(data.source, "synthetic")  # moons: features shown as a table, 2 classes
-    data.check()
+    checked(qtbot, data)
     assert preview.findChild(QTableWidget, "data_preview_table") is not None
     assert len(preview.counts) == 2
     choose(data.source, "csv")
-    data.check()
+    checked(qtbot, data)
     assert preview.samples == [] and preview.histogram.isHidden()
 
 
@@ -199,3 +229,92 @@ def test_a_layout_saved_with_other_panels_is_not_restored(make_window):
     assert not second._restore_settings()
     second.save_settings()
     assert make_window()._restore_settings()
+
+
+def test_the_check_loads_off_the_ui_thread_and_drops_a_superseded_result(qtbot, digits_window, monkeypatch):
+    import workbench.data
+
+    _, data = panels(digits_window)
+    real = workbench.data.load_data
+    gate = threading.Event()
+    calls = []
+
+    def held_load(section, *args, **kwargs):
+        calls.append((section["source"], threading.current_thread() is threading.main_thread()))
+        if len(calls) == 1:
+            gate.wait(10)  # the first (digits) load takes "long"
+        return real(section, *args, **kwargs)
+
+    monkeypatch.setattr(workbench.data, "load_data", held_load)
+    results = []
+    data.checked.connect(results.append)
+    start = time.perf_counter()
+    data.check()
+    assert time.perf_counter() - start < 0.5  # the UI thread does not wait for the load
+    assert data.status.text() == "checking…"
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)
+    choose(data.source, "synthetic")  # a new request while the first is loading
+    data.check()
+    gate.set()
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=20000)
+    qtbot.wait(200)
+    assert [source for source, _ in calls[:2]] == ["digits", "synthetic"]
+    assert not any(on_main for _, on_main in calls)
+    assert len(results) == 1  # the digits result was dropped: only synthetic's is shown
+    assert any("Input 'image'" in m for m in results[0]) and data.bundle.source == "synthetic moons"
+    assert data.status.text() != "checking…"
+
+
+def drawn_pixels(label: QLabel) -> int:
+    image = label.pixmap().toImage()
+    return sum(image.pixelColor(x, y).alpha() > 0 and image.pixelColor(x, y) != QColor(0, 0, 0, 40)
+               for x in range(image.width()) for y in range(image.height()))
+
+
+def test_audio_folder_preview_draws_waveforms_with_labels(qtbot, digits_window, tmp_path):
+    _, data = panels(digits_window)
+    root = wav_folder(tmp_path / "clips", rate=8000, frames=400, per_class=4)
+    use_source(qtbot, data, "audio_folder", path=root, sample_rate=8000)
+    preview = data.preview
+    assert preview.samples and all(kind == "waveforms" for kind, _ in preview.samples)
+    assert {label for _, label in preview.samples} <= {"high", "low"}
+    waves = [w for w in preview.grid_box.findChildren(QLabel) if w.pixmap() is not None and not w.pixmap().isNull()]
+    assert len(waves) == len(preview.samples)
+    assert (waves[0].pixmap().width(), waves[0].pixmap().height()) == WAVE_SIZE
+    assert drawn_pixels(waves[0]) > WAVE_SIZE[0]  # an envelope, not a blank box
+    assert len(preview.counts) == 2 and int(preview.counts.sum()) == len(data.bundle.train)
+
+
+def test_text_preview_shows_the_words_and_csv_preview_the_file_columns(qtbot, digits_window, tmp_path):
+    _, data = panels(digits_window)
+    texts = ["the cat sat down", "a dog ran far", "birds sing at dawn", "fish swim deep",
+             "rain falls softly", "the sun is warm", "wind moves trees", "snow covers hills"]
+    path = write_csv(tmp_path / "texts.csv", ["text", "label"],
+                     [[t, "calm" if i % 2 else "busy"] for i, t in enumerate(texts)])
+    use_source(qtbot, data, "text_csv", path=path, text="text", label="label")
+    preview = data.preview
+    assert preview.samples and all(kind == "tokens" for kind, _ in preview.samples)
+    lines = [w.toolTip() for w in preview.grid_box.findChildren(QLabel) if w.toolTip()]
+    assert lines and all(line in texts for line in lines), lines  # decoded through the vocabulary
+    assert len(preview.counts) == 2
+
+    rows = [[1.5 + i, 60.25 + 2 * i, "ab"[i % 2]] for i in range(10)]
+    table_path = write_csv(tmp_path / "table.csv", ["height", "weight", "species"], rows)
+    use_source(qtbot, data, "csv", path=table_path, target="species")
+    table = data.preview.findChild(QTableWidget, "data_preview_table")
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["height", "weight", "label"]
+    shown = [(float(table.item(r, 0).text()), float(table.item(r, 1).text()), table.item(r, 2).text())
+             for r in range(table.rowCount())]
+    assert shown and all(row in [tuple(r) for r in rows] for row in shown), shown  # as in the file, not standardised
+
+
+def test_image_folder_preview_reads_thumbnails_and_counts_without_loading_every_file(qtbot, digits_window, tmp_path):
+    _, data = panels(digits_window)
+    root = png_folder(tmp_path / "pictures", classes=("cat", "dog"), per_class=5)
+    use_source(qtbot, data, "image_folder", path=root)
+    preview = data.preview
+    thumbs = [w for w in preview.grid_box.findChildren(QLabel) if w.pixmap() is not None and not w.pixmap().isNull()]
+    assert len(thumbs) == len(preview.samples) == min(8, len(data.bundle.train))
+    assert {label for _, label in preview.samples} <= {"cat", "dog"}
+    assert int(preview.counts.sum()) == len(data.bundle.train)

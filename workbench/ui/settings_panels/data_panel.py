@@ -2,9 +2,11 @@
 augmentation list, and a check of the data against the graph.
 
 Edits are SectionCommands on the document's undo stack (keystrokes in one field merge).
-After each edit (debounced) and on "Check", the bundled sources (digits, synthetic) are
-loaded — tens of milliseconds — and `check_compatibility` runs against the graph's Input and
-Output nodes; for file sources only the named paths are checked, nothing is read.
+After each edit (debounced) and on "Check", the named files and folders are looked up (a
+missing one is reported at once), then the data is loaded, checked against the graph's
+Input and Output nodes (`check_compatibility`) and previewed on a check thread
+(data_check.py): tens of milliseconds for digits, seconds for a folder of files, none of
+it on the UI thread. The dock says "checking…" meanwhile; `checked` follows each result.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.ui.settings_panels.common import SectionCommand
+from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker
 from workbench.ui.settings_panels.preview import DataPreview
 
 SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands"]
@@ -40,7 +43,6 @@ SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_f
 SYNTHETIC_KINDS = ["moons", "circles", "spirals", "sine", "waveforms", "shapes", "sequences", "copy", "reverse"]
 VISION_SETS = ["MNIST", "FashionMNIST", "CIFAR10"]  # workbench.data.sources.vision.DATASETS
 AUGMENTS = ["random_crop", "horizontal_flip", "rotation", "color_jitter", "time_shift", "noise", "gain"]
-FAST_SOURCES = {"digits", "synthetic"}
 
 # source -> [(param, label, kind, default/choices)]; kinds: bool, int, choice, folder, file, column
 FIELDS = {
@@ -131,7 +133,9 @@ class DataPanel(QWidget):
         self.messages.setWordWrap(True)
         self.messages.setMaximumHeight(110)
         self.preview = DataPreview()
-        self.bundle = None  # the latest bundle a check loaded (bundled sources only)
+        self.bundle = None  # the bundle the latest check loaded (None when it could not load one)
+        self.checker = DataChecker(self)
+        self.checker.result.connect(self._show_result)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -174,6 +178,7 @@ class DataPanel(QWidget):
                     pass
         self.document = document
         self._built_for = None
+        self.checker.cancel()  # a check of the previous project is not shown
         if document is not None:
             document.undo_stack.indexChanged.connect(self.refresh)
             document.inferred.connect(self._schedule)
@@ -360,49 +365,49 @@ class DataPanel(QWidget):
             self._last.sealed = True
 
     # ---- checking --------------------------------------------------------------------
-    def check(self) -> list[str]:
-        """Check the data section against the graph; shows and returns the messages."""
+    def check(self) -> None:
+        """Check the data section against the graph. Problems found without reading the data
+        (a missing file, a graph with errors) are shown at once; otherwise the data is loaded
+        and checked on the check thread. Either way `checked` is emitted with the messages."""
         self.timer.stop()
         if self.document is None:
-            return []
-        self.bundle = None
-        messages = self._problems()
-        if self.bundle is not None:
+            return
+        job = self._job()
+        if isinstance(job, list):
+            self.checker.cancel()
+            self._show_result(CheckResult(job))
+            return
+        self.status.setText("checking…")
+        self.status.setStyleSheet("color: palette(mid);")
+        self.checker.submit(job)
+
+    def _show_result(self, result: CheckResult) -> None:
+        self.bundle = result.bundle
+        if result.preview is not None:
             try:
-                self.preview.show_bundle(self.bundle)
+                self.preview.show_preview(result.preview)
             except Exception as exc:  # a preview must never break the panel
                 self.preview.clear(f"no preview: {exc}")
         else:
-            self.preview.clear("A preview is shown for the bundled sources (digits, synthetic)."
-                               if self.data.get("source") not in FAST_SOURCES else "")
+            self.preview.clear("No preview until the data loads." if result.messages else "")
+        messages = result.messages
         self.messages_list = messages
         self.messages.clear()
         self.messages.addItems(messages)
         self.status.setText("✓ the data fits the graph" if not messages else f"{len(messages)} problem{'s' if len(messages) != 1 else ''}")
         self.status.setStyleSheet("" if not messages else "color: #d9534f;")
         self.checked.emit(messages)
-        return messages
 
-    def _problems(self) -> list[str]:
+    def _job(self) -> CheckJob | list[str]:
+        """What the check thread needs (copies), or the problems that stop it from loading."""
         project = self.document.project
         data = project.data
         source = data.get("source")
         if source not in SOURCES:
             return [f"data.source {source!r} is not a known source; choose one of {', '.join(SOURCES)}"]
-        if source not in FAST_SOURCES:
-            problems = []
-            for name, _label, kind, _default in FIELDS[source]:
-                value = (data.get("params") or {}).get(name)
-                if kind in ("folder", "file") and value:
-                    path = self._resolve(str(value))
-                    if not (path.is_dir() if kind == "folder" else path.is_file()):
-                        problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
-                elif kind in ("file",) and name == "path" and not value:
-                    problems.append(f"data.params.{name} is required for {source}: choose the file")
-                elif kind == "folder" and name in ("path",) and not value:
-                    problems.append(f"data.params.{name} is required for {source}: choose the folder")
+        problems = self._path_problems(source, data.get("params") or {})
+        if problems:
             return problems
-        from workbench.data import DataError, check_compatibility, load_data
         from workbench.training.config import ConfigError, parse_config
         from workbench.training.session import SetupError, graph_io
 
@@ -411,19 +416,24 @@ class DataPanel(QWidget):
         except SetupError as exc:
             return [str(exc)]
         try:
-            seed = parse_config(project.training).seed
-            loss = parse_config(project.training).loss["type"]
+            config = parse_config(project.training)
         except ConfigError as exc:
             return [str(exc)]
-        try:
-            bundle = load_data(data, inputs, seed, self._base_dir())
-        except DataError as exc:
-            return [str(exc)]
-        except OSError as exc:
-            return [f"cannot read the data: {exc}"]
-        self.bundle = bundle
-        first = check_compatibility(bundle, inputs, None, loss)
-        everything = check_compatibility(bundle, inputs, output_info, loss)
         outputs = [n.id for n in project.graph.nodes_of_type("Output")]
-        out_name = f"Output '{outputs[0]}': " if outputs else ""
-        return first + [out_name + m for m in everything[len(first):]]
+        return CheckJob(copy.deepcopy(data), inputs, output_info, config.loss["type"], config.seed, self._base_dir(),
+                        f"Output '{outputs[0]}': " if outputs else "")
+
+    def _path_problems(self, source: str, params: dict) -> list[str]:
+        """Named files and folders that are missing (a stat each: cheap on the UI thread)."""
+        problems = []
+        for name, _label, kind, _default in FIELDS[source]:
+            value = params.get(name)
+            if kind in ("folder", "file") and value:
+                path = self._resolve(str(value))
+                if not (path.is_dir() if kind == "folder" else path.is_file()):
+                    problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
+            elif kind == "file" and name == "path" and not value:
+                problems.append(f"data.params.{name} is required for {source}: choose the file")
+            elif kind == "folder" and name == "path" and not value:
+                problems.append(f"data.params.{name} is required for {source}: choose the folder")
+        return problems

@@ -1,16 +1,28 @@
 """A preview of a DataBundle in the Data dock: a few samples with their labels (images as
-thumbnails, tokens as text lines, features as a small table, waveforms as their length and
-range) and a class histogram (pyqtgraph bars, imported on first use)."""
+thumbnails, waveforms as small drawn envelopes, token sequences as text lines, features
+as a table with the file's column names) and a class histogram (pyqtgraph bars, imported
+on first use).
+
+Reading the samples can be slow (image and audio folders are read per item), so it is
+split in two: `collect_preview` reads what is shown into a `PreviewData` of plain numpy
+arrays and strings (the Data dock calls it on its check thread), and `DataPreview.show`
+only draws that on the UI thread.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 SAMPLES = 8
 THUMB = 48
+WAVE_SIZE = (120, 34)
+TEXT_WIDTH = 260  # pixels of a text line before it is elided
+TABLE_COLUMNS = 6
 HIST_LIMIT = 5000  # items read for the histogram when the labels are not held as one tensor
 
 
@@ -28,6 +40,32 @@ def image_to_qimage(x) -> QImage:
     return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def waveform_pixmap(wave, width: int = WAVE_SIZE[0], height: int = WAVE_SIZE[1]) -> QPixmap:
+    """A waveform ([S] or [C, S]: the first channel) as its envelope: the min and max of
+    each pixel column as a vertical line, scaled to the clip's peak, on a faint zero line."""
+    a = np.nan_to_num(np.asarray(wave, dtype=np.float32).reshape(-1, np.shape(wave)[-1])[0])
+    pixmap = QPixmap(width, height)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    mid = height / 2
+    painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
+    painter.drawLine(0, int(mid), width, int(mid))
+    if a.size:
+        columns = min(width, a.size)
+        per = -(-a.size // columns)
+        padded = np.concatenate((a, np.full(per * columns - a.size, a[-1])))
+        chunks = padded.reshape(columns, per)
+        lo, hi = chunks.min(axis=1), chunks.max(axis=1)
+        scale = (mid - 1) / (float(np.abs(a).max()) or 1.0)
+        painter.setPen(QPen(QColor(59, 125, 216), 1))
+        step = width / columns
+        for x, (bottom, top) in enumerate(zip(lo.tolist(), hi.tolist())):
+            px = int(x * step)
+            painter.drawLine(px, int(mid - top * scale), px, int(mid - bottom * scale))
+    painter.end()
+    return pixmap
+
+
 def label_text(bundle, target) -> str:
     t = target.detach().cpu() if hasattr(target, "detach") else target
     if bundle.task == "classification" and bundle.classes:
@@ -38,16 +76,89 @@ def label_text(bundle, target) -> str:
     return shown + (" …" if values.size > 6 else "")
 
 
-def class_counts(bundle) -> np.ndarray | None:
+@dataclass
+class PreviewData:
+    """What the preview draws, read off the UI thread: plain arrays and strings."""
+
+    note: str
+    kind: str  # "images", "waveforms", "tokens" or "table"
+    items: list = field(default_factory=list)  # (array | text | row of numbers, label) per sample
+    columns: list[str] = field(default_factory=list)  # the table's feature columns
+    classes: list[str] | None = None
+    counts: np.ndarray | None = None  # training samples per class
+    counted: int = 0  # how many training samples the counts cover
+    total: int = 0  # training samples in all
+
+
+def collect_preview(bundle, samples: int = SAMPLES) -> PreviewData:
+    """Read the first `samples` training items and the class counts of a bundle."""
+    modality = bundle.modality
+    kind = modality if modality in ("images", "waveforms", "tokens") else "table"
+    data = PreviewData(bundle.description or bundle.source, kind, classes=bundle.classes, total=len(bundle.train))
+    rows = [bundle.train[i] for i in range(min(samples, len(bundle.train)))]
+    if kind == "table":
+        data.columns, rows_of_numbers = _table_rows(bundle, rows)
+        data.items = [(values, label_text(bundle, target)) for values, (_inputs, target) in zip(rows_of_numbers, rows)]
+    else:
+        decode = _token_decoder(bundle) if kind == "tokens" else None
+        for inputs, target in rows:
+            x = np.asarray(inputs[0].detach().cpu().numpy() if hasattr(inputs[0], "detach") else inputs[0])
+            data.items.append((decode(x) if decode else x, label_text(bundle, target)))
+    data.counts, data.counted = _class_counts(bundle)
+    return data
+
+
+def _table_rows(bundle, rows) -> tuple[list[str], list[list[float]]]:
+    """Feature rows as the file has them: a CSV source's standardisation is undone and its
+    column names used; other sources show x0, x1, ..."""
+    extra = bundle.extra or {}
+    values = [np.asarray(inputs[0]).reshape(-1).astype(np.float64) for inputs, _target in rows]
+    width = len(values[0]) if values else 0
+    mean, std = extra.get("feature_mean"), extra.get("feature_std")
+    if mean is not None and std is not None and len(mean) == width == len(std):
+        values = [v * np.asarray(std) + np.asarray(mean) for v in values]
+    names = list(extra.get("features") or [])
+    if len(names) != width:
+        names = [f"x{j}" for j in range(width)]
+    return names[:TABLE_COLUMNS], [v[:TABLE_COLUMNS].tolist() for v in values]
+
+
+def _token_decoder(bundle):
+    """Token ids -> text: through the source's vocabulary when it has one (padding
+    dropped; characters joined without spaces when every token is one character)."""
+    extra = bundle.extra or {}
+    vocab = extra.get("vocab")
+    if not vocab:
+        return lambda ids: " ".join(str(int(t)) for t in ids.reshape(-1)[:32]) + (" …" if ids.size > 32 else "")
+    pad = extra.get("pad_index")
+    specials = {i for i in (pad, extra.get("unk_index")) if i is not None}
+    sep = "" if all(len(t) == 1 for i, t in enumerate(vocab) if i not in specials) else " "
+    return lambda ids: sep.join(vocab[t] if 0 <= t < len(vocab) else "?" for t in ids.reshape(-1).tolist() if t != pad)
+
+
+def _class_counts(bundle) -> tuple[np.ndarray | None, int]:
     if bundle.task != "classification" or not bundle.classes:
-        return None
+        return None, 0
     if bundle.train_tensors is not None:
         y = bundle.train_tensors[1]
         labels = np.asarray(y.detach().cpu() if hasattr(y, "detach") else y).reshape(-1)
     else:
-        n = min(len(bundle.train), HIST_LIMIT)
-        labels = np.array([int(bundle.train[i][1]) for i in range(n)])
-    return np.bincount(labels.astype(np.int64), minlength=len(bundle.classes))
+        labels = _listed_labels(bundle.train)
+        if labels is None:
+            n = min(len(bundle.train), HIST_LIMIT)
+            labels = np.array([int(bundle.train[i][1]) for i in range(n)])
+    counts = np.bincount(labels.astype(np.int64), minlength=len(bundle.classes))
+    return counts, int(counts.sum())
+
+
+def _listed_labels(dataset) -> np.ndarray | None:
+    """File sets keep (path, class) lists ("samples" for images, "files" for audio): their
+    labels are known without reading a file."""
+    for name in ("samples", "files"):
+        listed = getattr(dataset, name, None)
+        if isinstance(listed, list) and listed and isinstance(listed[0], tuple) and len(listed[0]) == 2:
+            return np.array([label for _path, label in listed])
+    return None
 
 
 class DataPreview(QWidget):
@@ -81,70 +192,73 @@ class DataPreview(QWidget):
             self.histogram.hide()
 
     def show_bundle(self, bundle) -> None:
-        self.clear(bundle.description or bundle.source)
-        n = min(SAMPLES, len(bundle.train))
-        modality = bundle.modality
-        if modality == "features" or (modality != "images" and modality != "tokens" and modality != "waveforms"):
-            self._table(bundle, n)
-        else:
-            for i in range(n):
-                inputs, target = bundle.train[i]
-                label = label_text(bundle, target)
-                x = inputs[0]
-                cell = QWidget()
-                box = QVBoxLayout(cell)
-                box.setContentsMargins(2, 2, 2, 2)
-                box.setSpacing(1)
-                cell.setMinimumHeight((THUMB if modality == "images" else 16) + 26)
-                view = QLabel()
-                view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                if modality == "images" and x.dim() in (2, 3):
-                    pixmap = QPixmap.fromImage(image_to_qimage(x)).scaled(
-                        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-                    view.setPixmap(pixmap)
-                    view.setFixedSize(THUMB, THUMB)
-                elif modality == "tokens":
-                    ids = x.reshape(-1).tolist()
-                    view.setText(" ".join(str(t) for t in ids[:16]) + (" …" if len(ids) > 16 else ""))
-                else:
-                    a = x.detach().cpu().float()
-                    view.setText(f"{a.numel()} samples, {float(a.min()):.2f}…{float(a.max()):.2f}")
-                caption = QLabel(label)
-                caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                box.addWidget(view, 0, Qt.AlignmentFlag.AlignHCenter)
-                box.addWidget(caption)
-                columns = 3 if modality == "images" else 1
-                self.grid.addWidget(cell, i // columns, i % columns)
-                self.samples.append((modality, label))
-        self._histogram(bundle)
+        """Read and draw at once (small in-memory bundles; the Data dock reads off-thread)."""
+        self.show_preview(collect_preview(bundle))
 
-    def _table(self, bundle, n: int) -> None:
-        table = QTableWidget()
+    def show_preview(self, data: PreviewData) -> None:
+        self.clear(data.note)
+        if data.kind == "table":
+            self._table(data)
+        else:
+            columns = {"images": 4, "waveforms": 2, "tokens": 1}[data.kind]
+            for i, (x, label) in enumerate(data.items):
+                self.grid.addWidget(self._cell(data.kind, x, label), i // columns, i % columns)
+                self.samples.append((data.kind, label))
+        self._histogram(data)
+
+    @staticmethod
+    def _cell(kind: str, x, label: str) -> QWidget:
+        """A thumbnail or waveform over its label; a text line after its label."""
+        cell = QWidget()
+        view = QLabel()
+        caption = QLabel(label)
+        if kind == "tokens":
+            row = QHBoxLayout(cell)
+            row.setContentsMargins(2, 1, 2, 1)
+            caption.setText(f"<b>{label}</b>")
+            caption.setMinimumWidth(40)
+            view.setText(view.fontMetrics().elidedText(x, Qt.TextElideMode.ElideRight, TEXT_WIDTH))
+            view.setToolTip(x)
+            row.addWidget(caption)
+            row.addWidget(view, 1)
+            return cell
+        if kind == "images" and x.ndim in (2, 3):
+            view.setPixmap(QPixmap.fromImage(image_to_qimage(x)).scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+            view.setFixedSize(THUMB, THUMB)
+        else:
+            view.setPixmap(waveform_pixmap(x))
+            view.setToolTip(f"{x.shape[-1]} samples, {float(x.min()):.2f} … {float(x.max()):.2f}")
+        box = QVBoxLayout(cell)
+        box.setContentsMargins(2, 2, 2, 2)
+        box.setSpacing(1)
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(view, 0, Qt.AlignmentFlag.AlignHCenter)
+        box.addWidget(caption)
+        return cell
+
+    def _table(self, data: PreviewData) -> None:
+        table = QTableWidget(len(data.items), len(data.columns) + 1)
         table.setObjectName("data_preview_table")
-        rows = [bundle.train[i] for i in range(n)]
-        width = int(rows[0][0][0].numel()) if rows else 0
-        shown = min(width, 6)
-        table.setColumnCount(shown + 1)
-        table.setRowCount(len(rows))
-        table.setHorizontalHeaderLabels([f"x{j}" for j in range(shown)] + ["label"])
-        for r, (inputs, target) in enumerate(rows):
-            values = inputs[0].reshape(-1).tolist()
-            for j in range(shown):
-                table.setItem(r, j, QTableWidgetItem(f"{values[j]:.3g}"))
-            label = label_text(bundle, target)
-            table.setItem(r, shown, QTableWidgetItem(label))
+        table.setHorizontalHeaderLabels([*data.columns, "label"])
+        table.verticalHeader().setVisible(False)
+        for r, (values, label) in enumerate(data.items):
+            for j, value in enumerate(values):
+                table.setItem(r, j, QTableWidgetItem(f"{value:.4g}"))
+            table.setItem(r, len(values), QTableWidgetItem(label))
             self.samples.append(("features", label))
-        table.setMaximumHeight(28 + 24 * len(rows))
+        table.resizeColumnsToContents()
+        table.setMaximumHeight(28 + 24 * len(data.items))
         self.grid.addWidget(table, 0, 0)
 
-    def _histogram(self, bundle) -> None:
-        self.counts = class_counts(bundle)
+    def _histogram(self, data: PreviewData) -> None:
+        self.counts = data.counts
         if self.counts is None:
             return
         import pyqtgraph as pg
 
         if self.histogram is None:
-            self.histogram = pg.PlotWidget()
+            self.histogram = pg.PlotWidget(background=None)  # the dock's own, like the training plots
             self.histogram.setObjectName("class_histogram")
             self.histogram.setMaximumHeight(170)
             self.histogram.setMinimumHeight(120)
@@ -154,7 +268,8 @@ class DataPreview(QWidget):
         x = np.arange(len(self.counts))
         self.histogram.clear()
         self.histogram.addItem(pg.BarGraphItem(x=x, height=self.counts, width=0.8, brush="#5b8bd0"))
-        names = [str(c) for c in bundle.classes]
+        names = [str(c) for c in data.classes]
         self.histogram.getAxis("bottom").setTicks([list(zip(x.tolist(), names))] if len(names) <= 20 else None)
-        self.histogram.setTitle(f"{len(names)} classes · {int(self.counts.sum())} training samples", size="8pt")
+        of = f"the first {data.counted} of {data.total}" if data.counted < data.total else str(data.counted)
+        self.histogram.setTitle(f"{len(names)} classes · {of} training samples", size="8pt")
         self.histogram.show()

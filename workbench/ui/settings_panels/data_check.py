@@ -1,0 +1,125 @@
+"""The Data dock's check, off the UI thread: load the data, check it against the graph and
+read a preview. Loading takes ~60 ms for digits and seconds for a folder of files, which
+the UI thread must not wait for.
+
+`DataChecker.submit(job)` runs one `CheckJob` at a time on its own one-thread pool. A
+request made while one runs waits for it and then runs once (however many came in
+between), and only the latest request's result is delivered (`result`): a superseded
+check's result is dropped. The job holds copies of what it needs (the data section, the
+graph's inputs and output), so the project may change while it runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from workbench.ui.settings_panels.preview import PreviewData, collect_preview
+
+__all__ = ["CheckJob", "CheckResult", "DataChecker", "run_check"]
+
+
+@dataclass
+class CheckJob:
+    data: dict  # the project's data section (a copy)
+    inputs: dict  # the graph's Input nodes: id -> TensorInfo
+    output_info: object  # the graph's first output (TensorInfo)
+    loss: str
+    seed: int
+    base_dir: Path
+    output_name: str  # how messages about the output name the node: "Output 'out': "
+
+
+@dataclass
+class CheckResult:
+    messages: list[str] = field(default_factory=list)
+    preview: PreviewData | None = None
+    bundle: object = None  # the DataBundle that was loaded (None when loading failed)
+
+
+def run_check(job: CheckJob) -> CheckResult:
+    """Load the data and check it against the graph (no Qt; runs on the check thread). A
+    check never downloads: a source's "download" flag is turned off for it."""
+    from workbench.data import DataError, check_compatibility, load_data
+
+    data = copy.deepcopy(job.data)
+    if isinstance(data.get("params"), dict) and data["params"].get("download"):
+        data["params"]["download"] = False
+    try:
+        bundle = load_data(data, job.inputs, job.seed, job.base_dir)
+    except DataError as exc:
+        return CheckResult([str(exc)])
+    except OSError as exc:
+        return CheckResult([f"cannot read the data: {exc}"])
+    first = check_compatibility(bundle, job.inputs, None, job.loss)
+    everything = check_compatibility(bundle, job.inputs, job.output_info, job.loss)
+    messages = first + [job.output_name + m for m in everything[len(first):]]
+    try:
+        preview = collect_preview(bundle)
+    except Exception as exc:  # a preview must never break the check
+        preview = PreviewData(f"no preview: {exc}", "table")
+    return CheckResult(messages, preview, bundle)
+
+
+class _Run(QRunnable):
+    def __init__(self, checker: "DataChecker", generation: int, job: CheckJob) -> None:
+        super().__init__()
+        self.checker, self.generation, self.job = checker, generation, job
+
+    def run(self) -> None:
+        try:
+            result = run_check(self.job)
+        except Exception as exc:  # whatever happens, the checker hears back
+            result = CheckResult([f"the data check failed: {type(exc).__name__}: {exc}"])
+        try:
+            self.checker._done.emit(self.generation, result)  # queued to the UI thread
+        except RuntimeError:  # the dock was closed meanwhile: nobody is waiting for it
+            pass
+
+
+class DataChecker(QObject):
+    result = Signal(object)  # the CheckResult of the latest request
+    _done = Signal(int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.generation = 0
+        self.running = False
+        self._waiting: CheckJob | None = None
+        self._done.connect(self._finished)
+
+    @property
+    def busy(self) -> bool:
+        return self.running or self._waiting is not None
+
+    def submit(self, job: CheckJob) -> None:
+        self.generation += 1
+        if self.running:
+            self._waiting = job
+        else:
+            self._start(job)
+
+    def cancel(self) -> None:
+        """Drop whatever is running or waiting (its result will not be delivered)."""
+        self.generation += 1
+        self._waiting = None
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        return self.pool.waitForDone(timeout_ms)
+
+    def _start(self, job: CheckJob) -> None:
+        self.running = True
+        self.pool.start(_Run(self, self.generation, job))
+
+    def _finished(self, generation: int, result: CheckResult) -> None:
+        self.running = False
+        if self._waiting is not None:
+            job, self._waiting = self._waiting, None
+            self._start(job)
+        elif generation == self.generation:
+            self.result.emit(result)
