@@ -231,6 +231,7 @@ class EvaluationView(QWidget):
 
     def _show_classification(self, payload: dict) -> None:
         self.left.setCurrentIndex(0)
+        self.all_button.show()
         classes = payload["classes"]
         accuracy = payload.get("accuracy")
         acc = f" · accuracy {accuracy:.1%}" if accuracy is not None else ""
@@ -255,9 +256,9 @@ class EvaluationView(QWidget):
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.per_class.setItem(r, c, item)
-        if resized:  # the table as wide as it needs, the gallery the rest
-            table = sum(self.per_class.columnWidth(c) for c in range(5)) + 24
-            self.splitter.setSizes([self.matrix_area.minimumWidth(), table, self.splitter.width()])
+        if resized:  # the matrix and the table as wide as they need (their minimum), the gallery the rest
+            self.per_class.setMinimumWidth(sum(self.per_class.columnWidth(c) for c in range(5)) + 24)
+            self.splitter.setSizes([self.matrix_area.minimumWidth(), self.per_class.minimumWidth(), 100000])
 
     def _fit_matrix(self) -> None:
         """Cells sized to the dock's height; the matrix's column kept as wide as the matrix."""
@@ -270,8 +271,11 @@ class EvaluationView(QWidget):
         self._fit_matrix()
 
     def _show_regression(self, payload: dict) -> None:
+        if self.left.currentIndex() != 1 or self.scatter_plot is None:  # the plot and the list share the width
+            self.splitter.setSizes([1000, 0, 1000])  # halves, however wide the splitter is by then
         self.left.setCurrentIndex(1)
         self.per_class.hide()
+        self.all_button.hide()
         self.filter = None
         points = payload.get("points", {})
         true = np.asarray(points.get("true", []), dtype=float)
@@ -349,7 +353,7 @@ class EvaluationView(QWidget):
         for entry in entries:
             sample = self.sample(entry["index"])
             text = self.caption(entry)
-            item = QListWidgetItem(text if pictures or sample is None else f"{text}  —  {sample.data}")
+            item = QListWidgetItem(text if pictures or sample is None else f"{text}   ·   input {sample.data}")
             item.setData(INDEX_ROLE, entry["index"])
             item.setToolTip(f"validation sample {entry['index']}" + (
                 f" · error {entry['error']:.4g}" if entry.get("error") is not None else ""))
