@@ -17,8 +17,7 @@ from tests.gui.test_training_dashboard import moons
 from workbench.core.project import project_from_dict
 
 
-
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "runs"
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(path))
