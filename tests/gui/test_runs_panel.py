@@ -15,7 +15,9 @@ from PySide6.QtTest import QTest
 
 from tests.gui.test_training_dashboard import click
 from tests.training.run_projects import moons_project, train_run
+from workbench.core.commands import SetParams
 from workbench.training.runs import read_history
+from workbench.ui.settings_panels.common import SectionCommand
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -83,8 +85,8 @@ def test_runs_are_listed_and_two_selected_are_overlaid_in_distinct_colours(qtbot
     assert panel.plot.getPlotItem().titleLabel.text.startswith("val accuracy")
     assert not panel.resume_button.isEnabled()  # two selected; and both are complete
     click_row(panel, 1)
-    assert len(panel.curves) == 1
-    assert panel.resume_button.isEnabled()  # the open project trains 3 epochs: the 2-epoch run can go on
+    assert len(panel.curves) == 1 and not panel.resume_button.isEnabled()
+    assert panel.resume_button.toolTip() == "the open project's graph is not the one this run trained"
 
 
 def test_diff_of_two_runs_shows_the_lr_change_and_the_added_node(qtbot, make_window, two_runs, monkeypatch):
@@ -161,6 +163,11 @@ def test_a_stopped_run_resumes_from_the_panel_to_completion(qtbot, make_window, 
     click_row(panel, 0)
     assert not panel.resume_button.isEnabled()
     assert "already trained 3 epoch(s) of 3" in panel.resume_button.toolTip()
+    more = dict(window.document.project.training, epochs=4)  # what the Training settings dock pushes
+    window.document.undo_stack.push(SectionCommand(window.document.project, "training", more, ("epochs",), "epochs"))
+    assert panel.resume_button.isEnabled()  # more epochs: a completed run can go on
+    assert window.document.push(SetParams("fc1", {"out_features": 8})) is None  # an edit on the canvas
+    assert panel.resume_button.toolTip() == "the open project's graph is not the one this run trained"
 
 
 def test_a_run_trained_from_the_dashboard_appears_when_it_ends(qtbot, make_window, runs_dir, tmp_path):

@@ -68,8 +68,9 @@ class RunsPanel(QWidget):
         self.table.setObjectName("runs_table")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("best"), QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -115,6 +116,12 @@ class RunsPanel(QWidget):
         from workbench.training.runs import default_runs_dir, safe_name
 
         return Path(self.dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
+
+    def document_opened(self) -> None:
+        document = self.main_window.document
+        if document is not None:  # an edit (more epochs, another graph) changes what Resume can do
+            document.undo_stack.indexChanged.connect(lambda _index: self.update_buttons())
+        self.mark_stale()
 
     def mark_stale(self) -> None:
         """Read the runs again now if the dock is shown, else when it next is."""
@@ -259,14 +266,24 @@ class RunsPanel(QWidget):
         self.csv_button.setEnabled(bool(self.runs))
 
     def resume_refusal(self, info) -> str:
-        """Why the run cannot continue now, or "" (to the open project's epochs, or the dashboard's override)."""
-        from workbench.training.runs import resume_refusal
+        """Why the run cannot continue now, or "". It continues with the open project (its
+        settings, and its epochs or the dashboard's override), so that must have the run's graph."""
+        from workbench.core.diff import diff_projects
+        from workbench.core.project import ProjectError
+        from workbench.training.runs import load_run_project, resume_refusal
 
+        document = self.main_window.document
         if self.dashboard.active:
             return "a run is training now"
-        document = self.main_window.document
-        epochs = (self.dashboard.overrides or {}).get("epochs") or (document.project.training.get("epochs")
-                                                                    if document is not None else None)
+        if document is None:
+            return "no project is open"
+        try:
+            diff = diff_projects(load_run_project(info.path), document.project)
+        except ProjectError as exc:
+            return f"cannot read the project this run trained: {exc}"
+        if not diff.graph.empty or diff.blocks_added or diff.blocks_removed or diff.blocks_changed:
+            return "the open project's graph is not the one this run trained"
+        epochs = (self.dashboard.overrides or {}).get("epochs") or document.project.training.get("epochs")
         return resume_refusal(info, epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None)
 
     # ---- actions -------------------------------------------------------------------------------
@@ -393,7 +410,7 @@ def install_runs_panel(window, dashboard) -> RunsPanel:
         window.panels_menu.addAction(dock.toggleViewAction())
     hook = getattr(window, "document_changed", None)
     if hook is not None:
-        hook.connect(panel.mark_stale)
+        hook.connect(panel.document_opened)
     dashboard.run_ended.connect(lambda _state: panel.mark_stale())
 
     def run_folder_made(events: list) -> None:  # a new run shows as running as soon as it has a folder
