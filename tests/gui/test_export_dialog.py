@@ -201,12 +201,13 @@ def test_switching_format_follows_the_suffix_and_enables_onnx_options_only_for_o
     assert "opset" not in dialog.options() and "onnx_exporter" not in dialog.options()
 
 
-def test_closing_the_dialog_waits_for_a_running_export(qtbot, digits_window, runs_dir, tmp_path):
+@pytest.mark.parametrize("closing", ["dialog", "window"])
+def test_closing_waits_for_a_running_export(qtbot, digits_window, runs_dir, tmp_path, closing):
     dialog = open_dialog(digits_window)
     dialog.output_edit.setText(str(tmp_path))  # a folder: the default file name goes in it
     assert dialog.export()
     thread = dialog._thread
-    dialog.close()
+    (dialog if closing == "dialog" else digits_window).close()
     assert not dialog.isVisible() and thread.isFinished()
     qtbot.waitUntil(lambda: not dialog.busy)
     assert dialog.outcome.report.ok and (tmp_path / "digits_cnn.onnx").is_file()
