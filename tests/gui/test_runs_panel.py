@@ -170,18 +170,22 @@ def test_a_stopped_run_resumes_from_the_panel_to_completion(qtbot, make_window, 
     assert panel.resume_button.toolTip() == "the open project's graph is not the one this run trained"
 
 
-def test_a_run_trained_from_the_dashboard_appears_when_it_ends(qtbot, make_window, runs_dir, tmp_path):
-    window = make_window(moons_project(tmp_path).path)
+def test_a_run_trained_from_the_dashboard_is_listed_while_it_runs_and_when_it_ends(qtbot, make_window, runs_dir,
+                                                                                    tmp_path):
+    window = make_window(moons_project(tmp_path, epochs=1000).path)
     panel = open_panel(window, 0, qtbot)
     assert panel.message.text().startswith("No runs of this project yet")
     dash = window.training
-    dash.overrides = {"epochs": 1}
-    with qtbot.waitSignal(dash.run_ended, timeout=30000):
-        click(dash.train_button)
-    assert dash.state == "completed", dash.message.text()
-    panel = open_panel(window, 1, qtbot)
-    assert [cell(panel, 0, c) for c in ("status", "epochs")] == ["completed", "1/1"]
-    assert panel.runs[0].path == Path(dash.run_dir)
+    click(dash.train_button)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=30000)  # listed once it has a folder
+    assert cell(panel, 0, "status") == "running" and panel.runs[0].path == Path(dash.run_dir)
+    click_row(panel, 0)
+    assert not panel.resume_button.isEnabled() and panel.resume_button.toolTip() == "a run is training now"
+    with qtbot.waitSignal(dash.run_ended, timeout=10000):
+        click(dash.stop_button)
+    assert dash.state == "stopped", dash.message.text()
+    assert cell(panel, 0, "status") == "stopped" and panel.selected_runs()[0].path == Path(dash.run_dir)
+    assert panel.resume_button.isEnabled()  # the selection survives the refresh
 
 
 def test_an_interrupted_run_and_another_project(qtbot, make_window, runs_dir, tmp_path):
