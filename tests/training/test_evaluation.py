@@ -225,3 +225,25 @@ def test_one_host_transfer_per_validation(monkeypatch):
 
     make_trainer({"epochs": 2, "batch_size": 16}, callbacks=[Watch()]).fit()
     assert transfers == [(64, 4), (64, 4)]  # one [samples, (true, pred, confidence, loss)] read per validation
+
+
+def test_samples_for_the_gallery_per_modality():
+    from workbench.data.datasets import TensorSet
+
+    def bundle(modality, x, extra=None):
+        return DataBundle(train=None, val=TensorSet((x,), torch.zeros(len(x))), task="classification",
+                          input_names=("x",), modality=modality, extra=extra or {})
+
+    words = bundle("tokens", torch.tensor([[2, 3, 1, 0, 0]]), {"vocab": ["<pad>", "<unk>", "good", "film"],
+                                                                "pad_index": 0, "unk_index": 1})
+    assert describe_sample(words, words.val, 0).data == "good film <unk>"
+    chars = bundle("tokens", torch.tensor([[2, 3, 2, 0]]), {"vocab": ["<pad>", "<unk>", "a", "b"], "pad_index": 0,
+                                                              "unk_index": 1})
+    assert describe_sample(chars, chars.val, 0).data == "aba"
+    ids = bundle("tokens", torch.arange(1, 41).reshape(1, 40))
+    assert describe_sample(ids, ids.val, 0).data.endswith("23 24 …")
+    clip = bundle("waveforms", torch.randn(1, 2, 300))
+    wave = describe_sample(clip, clip.val, 0)
+    assert wave.kind == "waveform" and wave.data.shape == (300,)
+    row = bundle("features", torch.tensor([[0.5, -1.25, 3.0, 4, 5, 6, 7]]))
+    assert describe_sample(row, row.val, 0).data == "0.5 -1.25 3 4 5 6 …"

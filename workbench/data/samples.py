@@ -41,9 +41,15 @@ def describe_sample(bundle, dataset, index: int) -> Sample:
 
 
 def token_text(ids: list[int], extra: dict) -> str:
-    """Token ids as words when the source has a vocabulary, else the ids; padding dropped."""
+    """Token ids as words when the source has a vocabulary (characters joined without
+    spaces when every token is one character), else the ids; padding dropped."""
     pad = extra.get("pad_index", 0)
     ids = [i for i in ids if i != pad]
     vocab = extra.get("vocab")
-    words = [vocab[i] if vocab is not None and 0 <= i < len(vocab) else str(i) for i in ids[:TEXT_TOKENS]]
-    return " ".join(words) + (" …" if len(ids) > TEXT_TOKENS else "")
+    if not vocab:
+        words, sep = [str(i) for i in ids[:TEXT_TOKENS]], " "
+    else:
+        specials = {i for i in (pad, extra.get("unk_index")) if i is not None}
+        sep = "" if all(len(t) == 1 for i, t in enumerate(vocab) if i not in specials) else " "
+        words = [vocab[i] if 0 <= i < len(vocab) else "?" for i in ids[:TEXT_TOKENS]]
+    return sep.join(words) + (" …" if len(ids) > TEXT_TOKENS else "")

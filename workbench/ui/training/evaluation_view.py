@@ -20,19 +20,20 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
     QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from workbench.ui.settings_panels.preview import image_to_qimage
+from workbench.ui.settings_panels.preview import image_to_qimage, waveform_pixmap
 from workbench.ui.training.confusion_matrix import CORRECT, WRONG, ConfusionMatrix
 
 __all__ = ["EvaluationView", "install_evaluation"]
 
-THUMB = 64
+THUMB = 64  # px, an image's thumbnail
+WAVE = (120, 34)  # px, a waveform's
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -348,8 +349,9 @@ class EvaluationView(QWidget):
         first = self.sample(entries[0]["index"]) if entries else None
         pictures = first is not None and first.kind in ("image", "waveform")
         self.gallery.setViewMode(QListView.ViewMode.IconMode if pictures else QListView.ViewMode.ListMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB) if pictures else QSize(0, 0))
-        self.gallery.setGridSize(QSize(THUMB + 80, THUMB + 40) if pictures else QSize())
+        icon = QSize(*WAVE) if pictures and first.kind == "waveform" else QSize(THUMB, THUMB)
+        self.gallery.setIconSize(icon if pictures else QSize(0, 0))
+        self.gallery.setGridSize(QSize(max(icon.width() + 24, 144), icon.height() + 40) if pictures else QSize())
         for entry in entries:
             sample = self.sample(entry["index"])
             text = self.caption(entry)
@@ -386,28 +388,7 @@ def _thumbnail(sample) -> QPixmap:
     if sample.kind == "image":
         return QPixmap.fromImage(image_to_qimage(sample.data)).scaled(
             THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-    return _waveform_pixmap(sample.data)
-
-
-def _waveform_pixmap(wave: np.ndarray) -> QPixmap:
-    """A small waveform: the peak of each pixel column, drawn as a polyline."""
-    pixmap = QPixmap(THUMB, THUMB // 2)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    if wave.size == 0:
-        return pixmap
-    columns = np.array_split(np.nan_to_num(wave), min(THUMB, wave.size))
-    peaks = np.array([c[np.argmax(np.abs(c))] for c in columns])
-    scale = float(np.abs(peaks).max()) or 1.0
-    mid = THUMB / 4
-    path = QPainterPath(QPointF(0, mid - peaks[0] / scale * (mid - 1)))
-    for x, v in enumerate(peaks[1:], start=1):
-        path.lineTo(QPointF(x * THUMB / len(peaks), mid - v / scale * (mid - 1)))
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(QColor(59, 125, 216), 1))
-    painter.drawPath(path)
-    painter.end()
-    return pixmap
+    return waveform_pixmap(sample.data, *WAVE)
 
 
 def _fraction(value) -> str:
