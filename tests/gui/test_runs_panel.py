@@ -83,6 +83,8 @@ def test_runs_are_listed_and_two_selected_are_overlaid_in_distinct_colours(qtbot
     panel.metric_choice.setCurrentIndex(panel.metric_choice.findText("val accuracy"))
     assert list(panel.curves[0].getData()[1]) == pytest.approx([r["val_accuracy"] for r in read_history(newer)])
     assert panel.plot.getPlotItem().titleLabel.text.startswith("val accuracy")
+    click(panel.refresh_button)
+    assert [info.path for info in panel.selected_runs()] == [newer, older] and len(panel.curves) == 2
     assert not panel.resume_button.isEnabled()  # two selected; and both are complete
     click_row(panel, 1)
     assert len(panel.curves) == 1 and not panel.resume_button.isEnabled()

@@ -87,7 +87,8 @@ def test_a_run_that_died_without_a_word_is_running_and_resumable_with_a_checkpoi
 def test_an_epoch_trained_again_keeps_its_latest_row(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    events = [{"event": "fit_start", "time": 10.0, "epochs": 3}, {"event": "epoch", "time": 11.0, "epoch": 1, "val_loss": 0.9},
+    events = [{"event": "fit_start", "time": 10.0, "epochs": 3},
+              {"event": "epoch", "time": 11.0, "epoch": 1, "val_loss": 0.9},
               {"event": "epoch", "time": 12.0, "epoch": 2, "val_loss": 0.8},
               {"event": "fit_start", "time": 50.0, "epochs": 3, "start_epoch": 1},
               {"event": "epoch", "time": 52.0, "epoch": 2, "val_loss": 0.7}, ["not", "an", "event"],

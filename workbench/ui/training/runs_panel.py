@@ -153,8 +153,7 @@ class RunsPanel(QWidget):
                 if col in (2, 4):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
-            if info.path in chosen:
-                self.table.selectRow(row)
+        self.select(*(row for row, info in enumerate(self.runs) if info.path in chosen))
         self.table.blockSignals(False)
         if folder is None:
             self._say("Open a project to see its runs.")
@@ -173,7 +172,7 @@ class RunsPanel(QWidget):
             status, tip = "interrupted", INTERRUPTED_TIP
         epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else str(info.epochs_done)
         best, best_tip = "—", ""
-        if info.best and isinstance(info.best.get("value"), (int, float)):
+        if info.best and isinstance(info.best.get("value"), (int, float)) and isinstance(info.best.get("metric"), str):
             best = f"{metric_label(info.best['metric'])} {info.best['value']:.4g} (epoch {info.best['epoch']})"
             best_tip = f"the best epoch by {info.best['metric']}"
         return [(date, str(info.path)), (status, tip), (epochs, ""), (best, best_tip),
