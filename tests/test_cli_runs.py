@@ -29,6 +29,14 @@ def test_listing_shows_time_trained(two_runs, capsys):
     assert line.startswith(f"moons/{first.name}") and line.split()[1:4] == ["completed", "2/2", "0:00"]
 
 
+def test_json_listing_has_time_trained_and_whether_a_run_can_resume(two_runs, capsys):
+    runs, first, second = two_runs
+    assert main(["runs", str(runs), "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"] for r in listed] == [str(first), str(second)]
+    assert all(r["duration_s"] > 0 and r["resumable"] is False for r in listed)  # both completed
+
+
 def test_csv_writes_one_row_per_run_and_epoch(two_runs, tmp_path, capsys):
     runs, first, second = two_runs
     target = tmp_path / "metrics.csv"
