@@ -183,9 +183,13 @@ class EvaluationView(QWidget):
             from workbench.data import load_data
 
             try:
-                relay.loaded.emit(token, load_data(data, inputs, seed, base), "")
+                result = load_data(data, inputs, seed, base), ""
             except Exception as exc:  # noqa: BLE001 - whatever the source raised, shown as a note
-                relay.loaded.emit(token, None, str(exc))
+                result = None, str(exc)
+            try:
+                relay.loaded.emit(token, *result)
+            except RuntimeError:  # the view was closed meanwhile
+                pass
 
         threading.Thread(target=load, name="evaluation-samples", daemon=True).start()
 
@@ -236,8 +240,10 @@ class EvaluationView(QWidget):
         classes = payload["classes"]
         accuracy = payload.get("accuracy")
         acc = f" · accuracy {accuracy:.1%}" if accuracy is not None else ""
+        hint = "click a cell to see its samples" if payload.get("matrix") is not None else \
+            f"{len(classes)} classes are too many for a matrix: the worst mistakes are below"
         self.summary.setText(f"Epoch {payload['epoch']}{acc} · {payload['samples']} validation samples, "
-                             f"{payload.get('mistakes', 0)} mistaken · click a cell to see its samples")
+                             f"{payload.get('mistakes', 0)} mistaken · {hint}")
         keep = self.filter
         resized = len(classes) != len(self.matrix.classes)
         self.matrix.set_matrix(classes if payload.get("matrix") is not None else [], payload.get("matrix") or [])
