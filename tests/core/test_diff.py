@@ -65,7 +65,7 @@ def test_settings_changes_are_dotted_keys_with_old_and_new():
                            "data.params.n", "data.augment"}
     assert (by_key["training.optimizer.lr"].old, by_key["training.optimizer.lr"].new) == (0.01, 0.001)
     assert by_key["training.weight_decay"].added and by_key["training.seed"].removed
-    assert diff.graph.empty
+    assert diff.graph.empty and diff.same_graph and not diff.empty
     lines = format_diff(diff)
     assert lines[0] == "settings:"
     assert "  training.optimizer.lr: 0.01 -> 0.001" in lines
@@ -132,7 +132,7 @@ def test_changed_block_contents_are_listed_under_the_block():
     new_doc["blocks"][1]["name"] = "Fresh"
     new = project_from_dict(new_doc)
     diff = diff_projects(old, new)
-    assert diff.blocks_added == ["Fresh"] and diff.blocks_removed == ["Gone"]
+    assert diff.blocks_added == ["Fresh"] and diff.blocks_removed == ["Gone"] and not diff.same_graph
     assert list(diff.blocks_changed) == ["Res"]
     lines = format_diff(diff)
     assert lines[-2:] == ["block Res:", "  ~ node lin (Linear): out_features: 4 -> 8"]

@@ -106,6 +106,8 @@ def test_diff_of_two_runs_shows_the_lr_change_and_the_added_node(qtbot, make_win
     lines = dialog.text.toPlainText().splitlines()
     assert "  training.optimizer.lr: 0.01 -> 0.001" in lines and "  training.epochs: 2 -> 3" in lines
     assert "  + node drop (Dropout) p=0.2" in lines and "  + edge act -> drop" in lines
+    click(panel.diff_button)  # again: one diff window, not a pile of them
+    assert panel.diff_dialog is not dialog and panel.diff_dialog.isVisible() and not dialog.isVisible()
 
 
 def test_export_csv_and_png(qtbot, make_window, two_runs, tmp_path, monkeypatch):

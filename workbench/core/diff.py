@@ -108,9 +108,13 @@ class ProjectDiff:
     blocks_changed: dict[str, GraphDiff] = field(default_factory=dict)
 
     @property
+    def same_graph(self) -> bool:
+        """The networks are the same (the blocks they use included); settings may differ."""
+        return self.graph.empty and not (self.blocks_added or self.blocks_removed or self.blocks_changed)
+
+    @property
     def empty(self) -> bool:
-        return not (self.settings or self.blocks_added or self.blocks_removed or self.blocks_changed) \
-            and self.graph.empty
+        return not self.settings and self.same_graph
 
     def to_json(self) -> dict:
         return {"settings": [c.to_json() for c in self.settings], "graph": self.graph.to_json(),

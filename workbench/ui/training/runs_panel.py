@@ -280,7 +280,7 @@ class RunsPanel(QWidget):
             diff = diff_projects(load_run_project(info.path), document.project)
         except ProjectError as exc:
             return f"cannot read the project this run trained: {exc}"
-        if not diff.graph.empty or diff.blocks_added or diff.blocks_removed or diff.blocks_changed:
+        if not diff.same_graph:
             return "the open project's graph is not the one this run trained"
         epochs = (self.dashboard.overrides or {}).get("epochs") or document.project.training.get("epochs")
         return resume_refusal(info, epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None)
@@ -315,6 +315,7 @@ class RunsPanel(QWidget):
             lines = [f"cannot compare these runs: {exc}"]
         if self.diff_dialog is not None:
             self.diff_dialog.close()
+            self.diff_dialog.deleteLater()
         self.diff_dialog = DiffDialog(f"Changes from run {old.path.name} to run {new.path.name}",
                                       "\n".join(lines), self.main_window)
         self.diff_dialog.show()
