@@ -240,8 +240,10 @@ class EvaluationView(QWidget):
         classes = payload["classes"]
         accuracy = payload.get("accuracy")
         acc = f" · accuracy {accuracy:.1%}" if accuracy is not None else ""
-        hint = "click a cell to see its samples" if payload.get("matrix") is not None else \
-            f"{len(classes)} classes are too many for a matrix: the worst mistakes are below"
+        if payload.get("matrix") is not None:
+            hint = "blue: correct, red: mistaken; click a cell to see its samples"
+        else:
+            hint = f"{len(classes)} classes are too many for a matrix; the gallery shows the worst mistakes"
         self.summary.setText(f"Epoch {payload['epoch']}{acc} · {payload['samples']} validation samples, "
                              f"{payload.get('mistakes', 0)} mistaken · {hint}")
         keep = self.filter
