@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.core.test_blocks import grouped
-from tests.training.helpers import make_trainer, mlp_graph
+from tests.training.helpers import blobs, make_trainer, mlp_graph
 from workbench.core.compile import compile_graph
 from workbench.core.graph import Graph
 from workbench.data.bundle import DataBundle
@@ -227,3 +227,31 @@ def _five_class_objective():
     from workbench.training.losses import make_objective
 
     return make_objective({"type": "CrossEntropyLoss"}, "classification", TensorInfo((5,)))
+
+
+def test_nan_in_the_input_data_names_the_input_node():
+    bundle = blobs()
+    (x,), _y = bundle.train_tensors
+    x[40, 2] = float("nan")
+    trainer = make_trainer({"epochs": 2}, bundle=bundle, callbacks=[Telemetry()])
+    result = trainer.fit()
+    assert result.failure.kind == "nan_loss" and result.failure.node_id == "x"
+    assert "first non-finite values in node 'x' (Input), in the input data" in result.message
+
+
+def test_nan_from_the_targets_is_blamed_on_the_loss_not_on_a_node():
+    bundle = blobs(task="regression")
+    _x, y = bundle.train_tensors
+    y[40] = float("nan")
+    trainer = make_trainer({"epochs": 2, "loss": {"type": "MSELoss"}}, bundle=bundle, callbacks=[Telemetry()])
+    result = trainer.fit()
+    assert result.failure.kind == "nan_loss" and result.failure.node_id is None
+    assert "the model's output was finite at step" in result.message
+    assert "the loss itself became non-finite" in result.message
+
+
+def test_without_the_guard_the_node_found_afterwards_is_named_with_a_caveat():
+    trainer = make_trainer({"epochs": 3}, callbacks=[PoisonWeights("fc2", 8), Telemetry(guard=False)])
+    result = trainer.fit()
+    assert result.failure.node_id == "fc1"  # every weight took the NaN gradients: the first layer shows it first
+    assert "found after the failing step had updated the weights" in result.message

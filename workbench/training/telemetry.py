@@ -95,6 +95,7 @@ class Telemetry(Callback):
         self._guard_handle = None
         self._records: dict[str, tuple[torch.Tensor, int] | None] = {}  # node id -> (stats, numel)
         self._guard_fired = False
+        self._guard_step: int | None = None  # the step whose output first held NaN/Inf
         self._cost = 0.0
         self._since = (0.0, 0)  # (time, step) the step-time estimate counts from
 
@@ -105,6 +106,7 @@ class Telemetry(Callback):
         self.next_step = trainer.step + self.first
         self.diagnosis = None
         self._guard_fired = False
+        self._guard_step = None
         guard = self.guard if self.guard is not None else trainer.plan.device.type == "cpu"
         if guard:
             self._guard_handle = model.register_forward_hook(self._check_output(trainer))
@@ -125,14 +127,26 @@ class Telemetry(Callback):
         self._disarm()
         if getattr(error, "kind", None) != "nan_loss":
             return
-        found = self.diagnosis
-        if found is None and trainer.last_inputs is not None:
-            found = first_nonfinite(trainer.model, trainer.last_inputs, trainer.bundle.input_names)
-        if found is None:
+        if self._guard_handle is not None:  # every output was checked: trust what the guard saw
+            first_bad = first_nonfinite_step(trainer)
+            if self.diagnosis is not None and self._guard_step == first_bad:
+                self._name(error, *self.diagnosis)
+            elif first_bad is not None and (self._guard_step is None or self._guard_step > first_bad):
+                error.message += (f"; the model's output was finite at step {first_bad}, so the loss itself "
+                                  f"became non-finite: check the targets and the loss settings")
             return
-        node, layer, where = found
+        found = None
+        if trainer.last_inputs is not None:
+            found = first_nonfinite(trainer.model, trainer.last_inputs, trainer.bundle.input_names)
+        if found is not None:  # seen after the failing step: the weights had taken NaN gradients by then
+            self._name(error, *found, after=True)
+
+    @staticmethod
+    def _name(error, node: str, layer: str, where: str, after: bool = False) -> None:
         error.node_id = node
         error.message += f"; first non-finite values in node {node!r} ({layer}), in {where}"
+        if after:
+            error.message += " (found after the failing step had updated the weights, so it may have begun later in the model)"
 
     def on_fit_end(self, trainer, result) -> None:
         self._disarm()
@@ -223,9 +237,22 @@ class Telemetry(Callback):
             if math.isfinite(float(tensor.detach().sum(dtype=torch.float32))):
                 return
             self._guard_fired = True
+            self._guard_step = trainer.step + 1  # the step this forward belongs to
             self.diagnosis = first_nonfinite(module, args, trainer.bundle.input_names)
 
         return hook
+
+
+def first_nonfinite_step(trainer) -> int | None:
+    """The first step of the Trainer's unread loss window whose loss is NaN/Inf (see steplog.py)."""
+    losses = trainer.steplog.losses
+    if not losses:
+        return None
+    values = torch.stack(losses).float().tolist()
+    for i, value in enumerate(values):
+        if not math.isfinite(value):
+            return trainer.step - len(values) + 1 + i
+    return None
 
 
 def first_nonfinite(model: nn.Module, inputs: tuple, input_names=()) -> tuple[str, str, str] | None:
