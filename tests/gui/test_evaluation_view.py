@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from tests.gui.test_training_dashboard import moons, runs_dir  # noqa: F401  (runs_dir: an autouse fixture)
 from workbench.paths import DEFAULT_EXAMPLE
 from workbench.training.evaluation import CELL_LIMIT
-from workbench.ui.training.evaluation_view import INDEX_ROLE
+from workbench.ui.training.evaluation_gallery import INDEX_ROLE
 
 
 def train(qtbot, window, **overrides):
@@ -51,7 +51,7 @@ def test_digits_matrix_counts_every_sample_and_a_clicked_cell_shows_its_samples(
     t, p = np.unravel_index(np.argmax(counts), counts.shape)  # the most frequent confusion
     assert counts[t, p] > 0, "two epochs leave some mistakes"
     click_cell(view, t, p)
-    assert view.filter == (t, p) and view.all_button.isEnabled()
+    assert view.filter == (t, p) and view.gallery_panel.all_button.isEnabled()
     shown = captions(view)
     assert len(shown) == min(int(counts[t, p]), CELL_LIMIT)
     for i, text in enumerate(shown):
@@ -59,14 +59,14 @@ def test_digits_matrix_counts_every_sample_and_a_clicked_cell_shows_its_samples(
         assert int(val[index][1]) == t  # the sample really is of the row's class
         assert text.startswith(f"pred {p} (") and text.endswith(f"%) · true {t}")
         assert not view.gallery.item(i).icon().isNull()  # its thumbnail
-    assert f"True {t}, predicted {p}" in view.gallery_title.text()
+    assert f"True {t}, predicted {p}" in view.gallery_panel.title.text()
 
     click_cell(view, 0, 0)  # correct answers, least confident first
     assert captions(view) and all(c.startswith("pred 0 (") and c.endswith("· true 0") for c in captions(view))
     sure = [int(c.split("(")[1].split("%")[0]) for c in captions(view)]
     assert sure == sorted(sure)
 
-    QTest.mouseClick(view.all_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(view.gallery_panel.all_button, Qt.MouseButton.LeftButton)
     assert view.filter is None and view.gallery.count() == min(payload["mistakes"], 64)
     for text in captions(view):
         pred, true = text.split(" (")[0].removeprefix("pred "), text.split("· true ")[1]

@@ -1,7 +1,7 @@
 """The Evaluation dock: what the model gets right and wrong on the validation set.
 
 Classification: a confusion-matrix heat map and a per-class table on the left, a gallery
-of validation samples on the right, worst mistakes first; clicking a matrix cell shows
+of validation samples on the right (evaluation_gallery.py), worst mistakes first; clicking a matrix cell shows
 that cell's samples, "All mistakes" goes back. Regression: a predicted-vs-true scatter
 (pyqtgraph, imported on first use) with the y = x line, and the largest errors.
 
@@ -20,21 +20,16 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
-    QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QDockWidget, QHeaderView, QLabel, QScrollArea, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
-from workbench.ui.settings_panels.preview import image_to_qimage, waveform_pixmap
-from workbench.ui.training.confusion_matrix import CORRECT, WRONG, ConfusionMatrix
+from workbench.ui.training.confusion_matrix import ConfusionMatrix
+from workbench.ui.training.evaluation_gallery import SampleGallery, cell_of
 
 __all__ = ["EvaluationView", "install_evaluation"]
-
-THUMB = 64  # px, an image's thumbnail
-WAVE = (120, 34)  # px, a waveform's
-INDEX_ROLE = Qt.ItemDataRole.UserRole
 
 
 class _Relay(QObject):
@@ -87,31 +82,14 @@ class EvaluationView(QWidget):
         self.left.addWidget(self.matrix_area)
         self.left.addWidget(self.scatter_box)
 
-        self.gallery_title = QLabel()
-        self.gallery_title.setObjectName("gallery_title")
-        self.all_button = QPushButton("All mistakes")
-        self.all_button.setObjectName("all_mistakes_button")
-        self.all_button.setToolTip("Show the worst mistakes of every class again")
-        self.all_button.clicked.connect(lambda _checked=False: self.show_mistakes())
-        self.gallery = QListWidget()
-        self.gallery.setObjectName("evaluation_gallery")
-        self.gallery.setMovement(QListView.Movement.Static)
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setWordWrap(True)
-        self.gallery.setUniformItemSizes(True)
-        head = QHBoxLayout()
-        head.addWidget(self.gallery_title, 1)
-        head.addWidget(self.all_button)
-        right = QWidget()
-        column = QVBoxLayout(right)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(head)
-        column.addWidget(self.gallery)
+        self.gallery_panel = SampleGallery()
+        self.gallery_panel.all_mistakes.connect(self.show_mistakes)
+        self.gallery = self.gallery_panel.list
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for i, widget in enumerate((self.left, self.per_class, right)):
+        for i, widget in enumerate((self.left, self.per_class, self.gallery_panel)):
             self.splitter.addWidget(widget)
-            self.splitter.setStretchFactor(i, 1 if widget is right else 0)
+            self.splitter.setStretchFactor(i, 1 if widget is self.gallery_panel else 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -220,9 +198,7 @@ class EvaluationView(QWidget):
         self.summary.setText(note)
         self.matrix.set_matrix([], [])
         self.per_class.setRowCount(0)
-        self.gallery.clear()
-        self.gallery_title.setText("")
-        self.all_button.setEnabled(False)
+        self.gallery_panel.clear()
         if self.scatter is not None:
             self.scatter.setData(x=[], y=[])
 
@@ -236,7 +212,6 @@ class EvaluationView(QWidget):
 
     def _show_classification(self, payload: dict) -> None:
         self.left.setCurrentIndex(0)
-        self.all_button.show()
         classes = payload["classes"]
         accuracy = payload.get("accuracy")
         acc = f" · accuracy {accuracy:.1%}" if accuracy is not None else ""
@@ -251,7 +226,7 @@ class EvaluationView(QWidget):
         self.matrix.set_matrix(classes if payload.get("matrix") is not None else [], payload.get("matrix") or [])
         self._fit_matrix()
         self.per_class.show()
-        if keep is not None and self.cell_entry(*keep) is not None:
+        if keep is not None and cell_of(payload, *keep) is not None:
             self.matrix.select(keep)
         else:
             self.filter = None
@@ -284,7 +259,6 @@ class EvaluationView(QWidget):
             self.splitter.setSizes([1000, 0, 1000])  # halves, however wide the splitter is by then
         self.left.setCurrentIndex(1)
         self.per_class.hide()
-        self.all_button.hide()
         self.filter = None
         points = payload.get("points", {})
         true = np.asarray(points.get("true", []), dtype=float)
@@ -311,12 +285,6 @@ class EvaluationView(QWidget):
             self.identity.setData([lo, hi], [lo, hi])
 
     # ---- the gallery --------------------------------------------------------------------------
-    def cell_entry(self, true: int, pred: int) -> list | None:
-        for cell in (self.payload or {}).get("cells", []):
-            if cell[0] == true and cell[1] == pred:
-                return cell
-        return None
-
     def show_cell(self, true: int, pred: int) -> None:
         """The gallery shows the samples of one matrix cell."""
         self.filter = (true, pred)
@@ -328,83 +296,17 @@ class EvaluationView(QWidget):
         self.matrix.select(None)
         self._fill_gallery()
 
-    def gallery_entries(self) -> list[dict]:
-        """What the gallery shows now: dicts with index, true, pred and confidence or error."""
-        payload = self.payload or {}
-        if self.filter is None:
-            return list(payload.get("worst", []))
-        cell = self.cell_entry(*self.filter)
-        if cell is None:
-            return []
-        true, pred, indices, confidences = cell
-        return [{"index": i, "true": true, "pred": pred, "confidence": c} for i, c in zip(indices, confidences)]
-
-    def caption(self, entry: dict) -> str:
-        if (self.payload or {}).get("task") == "regression":
-            return f"pred {_values(entry['pred'])} · true {_values(entry['true'])}"
-        classes = self.payload["classes"]
-        confidence = entry.get("confidence")
-        sure = f" ({confidence:.0%})" if confidence is not None else ""
-        return f"pred {classes[entry['pred']]}{sure} · true {classes[entry['true']]}"
-
     def _fill_gallery(self) -> None:
-        payload = self.payload
-        self.gallery.clear()
-        if payload is None:
+        if self.payload is None:
+            self.gallery_panel.clear()
             return
-        entries = self.gallery_entries()
-        self._title(payload, entries)
-        first = self.sample(entries[0]["index"]) if entries else None
-        pictures = first is not None and first.kind in ("image", "waveform")
-        self.gallery.setViewMode(QListView.ViewMode.IconMode if pictures else QListView.ViewMode.ListMode)
-        icon = QSize(*WAVE) if pictures and first.kind == "waveform" else QSize(THUMB, THUMB)
-        self.gallery.setIconSize(icon if pictures else QSize(0, 0))
-        self.gallery.setGridSize(QSize(max(icon.width() + 24, 144), icon.height() + 40) if pictures else QSize())
-        for entry in entries:
-            sample = self.sample(entry["index"])
-            text = self.caption(entry)
-            item = QListWidgetItem(text if pictures or sample is None else f"{text}   ·   input {sample.data}")
-            item.setData(INDEX_ROLE, entry["index"])
-            item.setToolTip(f"validation sample {entry['index']}" + (
-                f" · error {entry['error']:.4g}" if entry.get("error") is not None else ""))
-            if payload.get("task") != "regression":
-                item.setForeground(CORRECT if entry["true"] == entry["pred"] else WRONG)
-            if pictures:
-                item.setIcon(QIcon(_thumbnail(sample)))
-            self.gallery.addItem(item)
-
-    def _title(self, payload: dict, entries: list) -> None:
-        self.all_button.setEnabled(self.filter is not None)
         note = "" if self.bundle is not None else (
             f" (samples unavailable: {self.samples_error})" if self.samples_error else " (loading samples…)")
-        if payload.get("task") == "regression":
-            text = f"Largest errors: {len(entries)}"
-        elif self.filter is None:
-            text = f"Worst mistakes: {len(entries)} of {payload.get('mistakes', len(entries))}, most confident first"
-        else:
-            true, pred = self.filter
-            classes = payload["classes"]
-            count = int(np.asarray(payload["matrix"])[true, pred]) if payload.get("matrix") else len(entries)
-            what = "correct" if true == pred else f"predicted {classes[pred]}"
-            order = "least confident first" if true == pred else "most confident first"
-            shown = f"{len(entries)} of {count}" if count > len(entries) else str(count)
-            text = f"True {classes[true]}, {what}: {shown}, {order}"
-        self.gallery_title.setText(text + note)
-
-
-def _thumbnail(sample) -> QPixmap:
-    if sample.kind == "image":
-        return QPixmap.fromImage(image_to_qimage(sample.data)).scaled(
-            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-    return waveform_pixmap(sample.data, *WAVE)
+        self.gallery_panel.fill(self.payload, self.filter, self.sample, note)
 
 
 def _fraction(value) -> str:
     return "—" if value is None else f"{value:.1%}"
-
-
-def _values(values) -> str:
-    return " ".join(f"{v:.3g}" if v is not None else "nan" for v in values)
 
 
 def _evaluation_callback():
