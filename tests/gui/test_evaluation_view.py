@@ -76,6 +76,11 @@ def test_digits_matrix_counts_every_sample_and_a_clicked_cell_shows_its_samples(
     view.clear()
     assert view.show_run(run_dir) and view.matrix.matrix.sum() == 359
     assert view.payload["worst"] == payload["worst"]
+    assert not view.show_run(runs_dir) and view.payload is None and "has no evaluation" in view.summary.text()
+
+    older = {**payload, "epoch": 1, "event": "evaluation"}
+    view.apply_events([older, {"event": "step"}, {**payload, "event": "evaluation"}, {"event": "epoch"}])
+    assert view.payload["epoch"] == 2  # the latest of a tick's evaluations is the one shown
 
 
 def test_a_new_run_clears_the_last_evaluation(qtbot, make_window, runs_dir):
