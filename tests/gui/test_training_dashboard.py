@@ -316,3 +316,26 @@ def test_ema_matches_the_recurrence_and_smoothing_grows_with_its_series():
     series.clear()
     smoothed.update()
     assert len(smoothed) == 0
+
+
+def test_hovering_a_plot_reads_out_the_nearest_point(plots):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QToolTip
+
+    loss = noisy_steps(plots, 300)
+    plots.add_epoch(1, 1.5, 1.25, 0.5)
+    plots.flush()
+    assert plots.readout(plots.step_plot, 150.3) == (f"step 150\nloss {loss[149]:.4g}\n"
+                                                     f"smoothed {plots.smoothed.y[149]:.4g}")
+    assert plots.readout(plots.epoch_plot, 0.7) == "epoch 1\ntrain 1.5\nval 1.25"
+    assert plots.readout(plots.rate_plot, 10) == "step 10\nlr 0.01"  # samples/s is hidden
+    QTest.qWait(20)  # the view ranges follow the data when the event loop runs
+    box = plots.step_plot.getPlotItem().getViewBox()
+    middle = sum(box.viewRange()[1]) / 2
+    plots.step_plot.scene().sigMouseMoved.emit(box.mapViewToScene(QPointF(42, middle)))
+    assert QToolTip.text().startswith("step 42\nloss ")
+    plots.step_plot.scene().sigMouseMoved.emit(box.mapViewToScene(QPointF(42, middle)) + QPointF(0, 5000))
+    deadline = time.monotonic() + 2  # off the plot: the readout goes (Qt hides a tooltip after a moment)
+    while QToolTip.isVisible() and time.monotonic() < deadline:
+        QTest.qWait(20)
+    assert not QToolTip.isVisible()

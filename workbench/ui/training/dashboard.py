@@ -110,8 +110,7 @@ class TrainingDashboard(QWidget):
         self.eta_label = QLabel("")
         self.status_line = QLabel("")
         self.status_line.setObjectName("status_line")
-        self.status_line.setToolTip("The device training runs on, the memory in use there (this process's\n"
-                                    "resident memory on the CPU) and the training speed")
+        self.status_line.setMinimumWidth(1)  # a narrow dock cuts it (the tooltip has it all), not the buttons
         self.message = QLabel("")
         self.message.setObjectName("message_label")
         self.message.setWordWrap(True)
@@ -325,6 +324,8 @@ class TrainingDashboard(QWidget):
         if self.samples_per_s is not None:
             parts.append(f"{_fmt_speed(self.samples_per_s)} samples/s")
         self.status_line.setText(" · ".join(parts))
+        self.status_line.setToolTip("\n".join(parts) + "\n(the device training runs on, the memory in use there "
+                                    "(on the CPU: this process's resident memory) and the training speed)")
 
     def _on_state(self, state: str, message: str) -> None:
         if state == "resumed":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolTip, QWidget
 
 from workbench.ui.training.series import Series, Smoothed
 
@@ -81,10 +81,21 @@ class LivePlots(QWidget):
         self._curves = ((self.step_curve, self.step_loss), (self.smooth_curve, self.smoothed),
                         (self.train_curve, self.train_loss), (self.val_curve, self.val_loss),
                         (self.metric_curve, self.metric_values), (self.lr_curve, self.lr), (self.speed_curve, self.speed))
+        self._names = ["loss", "smoothed", "train", "val", "accuracy", "lr", "samples/s"]  # what hovering says
         self._drawn = [0] * len(self._curves)
+        self._plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.rate_plot)
         self._groups = ((0, 1), (2, 3), (4,), (5, 6))  # the curves of each plot widget
         self._next = 0
+        self._build_controls()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        for widget, stretch in zip(self._plots, (2, 1, 1, 1)):
+            row.addWidget(widget, stretch)
+            widget.scene().sigMouseMoved.connect(lambda pos, plot=widget: self._hover(plot, pos))
+        self.setLayout(row)
 
+    def _build_controls(self) -> None:
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setObjectName("smoothing_slider")
         self.smoothing.setRange(0, 99)
@@ -118,16 +129,10 @@ class LivePlots(QWidget):
         controls.addWidget(self.rate_choice)
         self._smoothing_changed(self.smoothing.value())
 
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
-        for widget, stretch in ((self.step_plot, 2), (self.epoch_plot, 1), (self.metric_plot, 1), (self.rate_plot, 1)):
-            row.addWidget(widget, stretch)
-        self.setLayout(row)
-
     # ---- options -----------------------------------------------------------------------------
     def set_metric_name(self, name: str) -> None:
         self.metric_plot.getPlotItem().setTitle(f"{name} per epoch", size="9pt")
+        self._names[4] = name.removeprefix("Validation ")
 
     def set_smoothing(self, weight: float) -> None:
         """0 (none) to 0.99; the whole smoothed curve is recomputed at the next refresh."""
@@ -204,6 +209,33 @@ class LivePlots(QWidget):
         """Draw everything now (a run ended)."""
         for _ in self._groups:
             self.refresh()
+
+    # ---- hovering ------------------------------------------------------------------------------
+    def readout(self, plot: pg.PlotWidget, x: float) -> str:
+        """The point nearest to `x` on each visible curve of `plot`: what hovering shows."""
+        group = self._groups[self._plots.index(plot)]
+        lines = []
+        for i in group:
+            curve, series = self._curves[i]
+            n = len(series)
+            if not curve.isVisible() or n == 0:
+                continue
+            xs = series.x
+            j = min(int(np.searchsorted(xs, x)), n - 1)
+            if j > 0 and abs(xs[j - 1] - x) <= abs(xs[j] - x):
+                j -= 1
+            if not lines:
+                lines.append(f"{'step' if plot in (self.step_plot, self.rate_plot) else 'epoch'} {xs[j]:g}")
+            lines.append(f"{self._names[i]} {series.y[j]:.4g}")
+        return "\n".join(lines)
+
+    def _hover(self, plot: pg.PlotWidget, pos) -> None:
+        box = plot.getPlotItem().getViewBox()
+        text = self.readout(plot, box.mapSceneToView(pos).x()) if box.sceneBoundingRect().contains(pos) else ""
+        if text:
+            QToolTip.showText(plot.mapToGlobal(plot.mapFromScene(pos)), text, plot)
+        else:
+            QToolTip.hideText()
 
     def _raise_rate_top(self, new) -> None:
         """Rates are read from zero; the range grows when a new point goes above it (the new
