@@ -265,6 +265,24 @@ def test_the_check_loads_off_the_ui_thread_and_drops_a_superseded_result(qtbot, 
     assert data.status.text() != "checking…"
 
 
+def test_the_same_data_is_loaded_once_until_check_is_clicked(qtbot, digits_window, monkeypatch):
+    import workbench.data
+
+    _, data = panels(digits_window)
+    real = workbench.data.load_data
+    loads = []
+    monkeypatch.setattr(workbench.data, "load_data", lambda *a, **k: loads.append(1) or real(*a, **k))
+    assert checked(qtbot, data) == [] and len(loads) == 1
+    assert checked(qtbot, data) == [] and len(loads) == 1  # e.g. after an edit elsewhere in the graph
+    assert len(data.preview.samples) == 8
+    with qtbot.waitSignal(data.checked, timeout=20000):
+        data.check_button.click()  # the files may have changed: read them again
+    assert len(loads) == 2
+    choose(data.source, "synthetic")
+    checked(qtbot, data)
+    assert len(loads) == 3 and data.bundle.source == "synthetic moons"
+
+
 def drawn_pixels(label: QLabel) -> int:
     image = label.pixmap().toImage()
     return sum(image.pixelColor(x, y).alpha() > 0 and image.pixelColor(x, y) != QColor(0, 0, 0, 40)

@@ -6,12 +6,15 @@ the UI thread must not wait for.
 request made while one runs waits for it and then runs once (however many came in
 between), and only the latest request's result is delivered (`result`): a superseded
 check's result is dropped. The job holds copies of what it needs (the data section, the
-graph's inputs and output), so the project may change while it runs.
+graph's inputs and output), so the project may change while it runs. The latest loaded
+bundle is kept: a check for the same data section and graph inputs (an edit elsewhere in
+the graph) only re-runs the compatibility check; `reload` reads the files again.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,13 @@ class CheckJob:
     seed: int
     base_dir: Path
     output_name: str  # how messages about the output name the node: "Output 'out': "
+    reload: bool = False  # read the data again even when nothing it depends on changed
+
+    @property
+    def key(self) -> str:
+        """What the loaded bundle depends on (not the output: checking that is cheap)."""
+        inputs = [(name, info.shape, info.dtype) for name, info in self.inputs.items()]
+        return json.dumps([self.data, inputs, self.seed, str(self.base_dir)], sort_keys=True, default=str)
 
 
 @dataclass
@@ -38,40 +48,45 @@ class CheckResult:
     messages: list[str] = field(default_factory=list)
     preview: PreviewData | None = None
     bundle: object = None  # the DataBundle that was loaded (None when loading failed)
+    key: str = ""  # the CheckJob.key it was loaded for
 
 
-def run_check(job: CheckJob) -> CheckResult:
-    """Load the data and check it against the graph (no Qt; runs on the check thread). A
-    check never downloads: a source's "download" flag is turned off for it."""
+def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult:
+    """Load the data and check it against the graph (no Qt; runs on the check thread);
+    `loaded`, the previous result for the same `job.key`, saves the load. A check never
+    downloads: a source's "download" flag is turned off for it."""
     from workbench.data import DataError, check_compatibility, load_data
 
-    data = copy.deepcopy(job.data)
-    if isinstance(data.get("params"), dict) and data["params"].get("download"):
-        data["params"]["download"] = False
-    try:
-        bundle = load_data(data, job.inputs, job.seed, job.base_dir)
-    except DataError as exc:
-        return CheckResult([str(exc)])
-    except OSError as exc:
-        return CheckResult([f"cannot read the data: {exc}"])
+    if loaded is not None and loaded.bundle is not None:
+        bundle, preview = loaded.bundle, loaded.preview
+    else:
+        data = copy.deepcopy(job.data)
+        if isinstance(data.get("params"), dict) and data["params"].get("download"):
+            data["params"]["download"] = False
+        try:
+            bundle = load_data(data, job.inputs, job.seed, job.base_dir)
+        except DataError as exc:
+            return CheckResult([str(exc)])
+        except OSError as exc:
+            return CheckResult([f"cannot read the data: {exc}"])
+        try:
+            preview = collect_preview(bundle)
+        except Exception as exc:  # a preview must never break the check
+            preview = PreviewData(f"no preview: {exc}", "table")
     first = check_compatibility(bundle, job.inputs, None, job.loss)
     everything = check_compatibility(bundle, job.inputs, job.output_info, job.loss)
     messages = first + [job.output_name + m for m in everything[len(first):]]
-    try:
-        preview = collect_preview(bundle)
-    except Exception as exc:  # a preview must never break the check
-        preview = PreviewData(f"no preview: {exc}", "table")
-    return CheckResult(messages, preview, bundle)
+    return CheckResult(messages, preview, bundle, job.key)
 
 
 class _Run(QRunnable):
-    def __init__(self, checker: "DataChecker", generation: int, job: CheckJob) -> None:
+    def __init__(self, checker: "DataChecker", generation: int, job: CheckJob, loaded: CheckResult | None) -> None:
         super().__init__()
-        self.checker, self.generation, self.job = checker, generation, job
+        self.checker, self.generation, self.job, self.loaded = checker, generation, job, loaded
 
     def run(self) -> None:
         try:
-            result = run_check(self.job)
+            result = run_check(self.job, self.loaded)
         except Exception as exc:  # whatever happens, the checker hears back
             result = CheckResult([f"the data check failed: {type(exc).__name__}: {exc}"])
         try:
@@ -91,6 +106,7 @@ class DataChecker(QObject):
         self.generation = 0
         self.running = False
         self._waiting: CheckJob | None = None
+        self.loaded: CheckResult | None = None  # the latest result with a bundle
         self._done.connect(self._finished)
 
     @property
@@ -100,6 +116,7 @@ class DataChecker(QObject):
     def submit(self, job: CheckJob) -> None:
         self.generation += 1
         if self.running:
+            job.reload = job.reload or (self._waiting is not None and self._waiting.reload)
             self._waiting = job
         else:
             self._start(job)
@@ -114,10 +131,14 @@ class DataChecker(QObject):
 
     def _start(self, job: CheckJob) -> None:
         self.running = True
-        self.pool.start(_Run(self, self.generation, job))
+        key = job.key
+        loaded = self.loaded if self.loaded is not None and self.loaded.key == key and not job.reload else None
+        self.pool.start(_Run(self, self.generation, job, loaded))
 
     def _finished(self, generation: int, result: CheckResult) -> None:
         self.running = False
+        if result.bundle is not None:
+            self.loaded = result
         if self._waiting is not None:
             job, self._waiting = self._waiting, None
             self._start(job)

@@ -124,7 +124,7 @@ class DataPanel(QWidget):
 
         self.check_button = QPushButton("Check")
         self.check_button.setToolTip("Check the data against the graph's Input and Output nodes")
-        self.check_button.clicked.connect(self.check)
+        self.check_button.clicked.connect(lambda _checked=False: self.check(reload=True))
         self.status = QLabel()
         self.status.setObjectName("data_status")
         self.status.setWordWrap(True)
@@ -365,10 +365,12 @@ class DataPanel(QWidget):
             self._last.sealed = True
 
     # ---- checking --------------------------------------------------------------------
-    def check(self) -> None:
+    def check(self, reload: bool = False) -> None:
         """Check the data section against the graph. Problems found without reading the data
         (a missing file, a graph with errors) are shown at once; otherwise the data is loaded
-        and checked on the check thread. Either way `checked` is emitted with the messages."""
+        (unless the same section was loaded for the same graph inputs last time, or `reload`:
+        the Check button) and checked on the check thread. Either way `checked` is emitted
+        with the messages."""
         self.timer.stop()
         if self.document is None:
             return
@@ -377,6 +379,7 @@ class DataPanel(QWidget):
             self.checker.cancel()
             self._show_result(CheckResult(job))
             return
+        job.reload = reload
         self.status.setText("checking…")
         self.status.setStyleSheet("color: palette(mid);")
         self.checker.submit(job)
