@@ -89,6 +89,7 @@ class Telemetry(Callback):
         self.interval = every or MIN_EVERY  # the current N
         self.next_step = 0
         self.samples = 0
+        self.spent = 0.0  # seconds this callback took from training: samples and guard checks
         self.diagnosis: tuple[str, str, str] | None = None  # (node id, layer type, where)
         self._nodes: list[tuple[str, nn.Module]] = []
         self._handles: list = []
@@ -219,6 +220,7 @@ class Telemetry(Callback):
         cost = self._cost + (now - finish_started)
         since_time, since_step = self._since
         self.samples += 1
+        self.spent += cost
         if self.every is None:
             step_time = (now - since_time - cost) / max(1, step - since_step)
             self.interval = sampling_interval(cost, step_time, self.budget, self.min_interval)
@@ -231,10 +233,12 @@ class Telemetry(Callback):
         def hook(module, args, output) -> None:
             if self._guard_fired or not module.training:
                 return
+            started = time.perf_counter()
             tensor = first_tensor(output)
-            if tensor is None or not tensor.is_floating_point():
-                return
-            if math.isfinite(float(tensor.detach().sum(dtype=torch.float32))):
+            finite = tensor is None or not tensor.is_floating_point() or math.isfinite(
+                float(tensor.detach().sum(dtype=torch.float32)))
+            self.spent += time.perf_counter() - started
+            if finite:
                 return
             self._guard_fired = True
             self._guard_step = trainer.step + 1  # the step this forward belongs to
