@@ -137,7 +137,8 @@ def main(argv=None) -> int:
     print(f"ratio (telemetry / plain, worst model): {ratio:.3f}  budget <= {BUDGET}  "
           f"{'OK' if ratio <= BUDGET else 'OVER'}  (the NaN guard alone: {guard:.3f}); time the callback "
           f"itself counted, worst model: {own:.2%} of the wall time")
-    print(json.dumps({"name": "telemetry_overhead", "ratio": round(ratio, 4), "guard_ratio": round(guard, 4), "own_cost": round(own, 5),
+    print(json.dumps({"name": "telemetry_overhead", "ratio": round(ratio, 4), "guard_ratio": round(guard, 4),
+                      "own_cost": round(own, 5),
                       "budget": BUDGET, "threads": args.threads, "reps": args.reps, "device": "cpu",
                       "clock": clock_name, "models": figures}))
     return 0

@@ -131,7 +131,7 @@ class Telemetry(Callback):
         if self._guard_handle is not None:  # every output was checked: trust what the guard saw
             first_bad = first_nonfinite_step(trainer)
             if self.diagnosis is not None and self._guard_step == first_bad:
-                self._name(error, *self.diagnosis)
+                _name_node(error, *self.diagnosis)
             elif first_bad is not None and (self._guard_step is None or self._guard_step > first_bad):
                 error.message += (f"; the model's output was finite at step {first_bad}, so the loss itself "
                                   f"became non-finite: check the targets and the loss settings")
@@ -140,14 +140,7 @@ class Telemetry(Callback):
         if trainer.last_inputs is not None:
             found = first_nonfinite(trainer.model, trainer.last_inputs, trainer.bundle.input_names)
         if found is not None:  # seen after the failing step: the weights had taken NaN gradients by then
-            self._name(error, *found, after=True)
-
-    @staticmethod
-    def _name(error, node: str, layer: str, where: str, after: bool = False) -> None:
-        error.node_id = node
-        error.message += f"; first non-finite values in node {node!r} ({layer}), in {where}"
-        if after:
-            error.message += " (found after the failing step had updated the weights, so it may have begun later in the model)"
+            _name_node(error, *found, after=True)
 
     def on_fit_end(self, trainer, result) -> None:
         self._disarm()
@@ -245,6 +238,14 @@ class Telemetry(Callback):
             self.diagnosis = first_nonfinite(module, args, trainer.bundle.input_names)
 
         return hook
+
+
+def _name_node(error, node: str, layer: str, where: str, after: bool = False) -> None:
+    error.node_id = node
+    error.message += f"; first non-finite values in node {node!r} ({layer}), in {where}"
+    if after:
+        error.message += (" (found after the failing step had updated the weights, so it may have begun later "
+                          "in the model)")
 
 
 def first_nonfinite_step(trainer) -> int | None:

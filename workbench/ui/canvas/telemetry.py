@@ -111,8 +111,12 @@ class GraphTelemetry:
         if latest is not None:
             for node_id, stats in latest["nodes"].items():
                 item = scene.nodes.get(node_id)
+                text = strip_text(stats)  # empty for a node with neither float output nor parameters
                 if item is not None and not item.fault:
-                    item.set_telemetry((strip_text(stats), strip_level(stats)), tooltip(stats, latest))
+                    if text:
+                        item.set_telemetry((text, strip_level(stats)), tooltip(stats, latest))
+                    else:
+                        item.set_telemetry(None)
         for node_id, ev in bad.items():
             item = scene.nodes.get(node_id)
             if item is not None:
