@@ -267,6 +267,9 @@ def test_log_y_puts_both_loss_plots_on_a_log_scale(plots):
     assert plots.step_plot.getPlotItem().getAxis("left").logMode
     assert plots.epoch_plot.getPlotItem().getAxis("left").logMode
     assert not plots.metric_plot.getPlotItem().getAxis("left").logMode
+    axis = plots.step_plot.getPlotItem().getAxis("left")  # 0.15 .. 3: labels at 0.2, 0.5, 1, 2, not 0.2 .. 0.9
+    labelled = [v for _spacing, values in axis.logTickValues(np.log10(0.15), np.log10(3), 100, []) for v in values]
+    assert np.allclose(sorted(labelled), np.log10([0.2, 0.5, 1, 2]))
     click(plots.log_y)
     assert not plots.step_plot.getPlotItem().getAxis("left").logMode
 
