@@ -64,6 +64,7 @@ def test_sampled_statistics_equal_a_manual_computation():
         assert stats["mean"] == pytest.approx(out.mean().item(), rel=1e-5, abs=1e-6)
         assert stats["std"] == pytest.approx(out.std(correction=0).item(), rel=1e-5)
         assert stats["zeros"] == pytest.approx((out == 0).float().mean().item())
+        assert (stats["min"], stats["max"]) == (out.min().item(), out.max().item())
         assert stats["finite"] is True
     assert 0.2 < event["nodes"]["act"]["zeros"] < 0.8  # dead units after the ReLU
     assert event["nodes"]["fc1"]["zeros"] == 0.0

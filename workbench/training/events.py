@@ -17,8 +17,8 @@ Every event has "event" (its kind) and "time" (seconds since the epoch). Kinds:
                the `Evaluation` callback when it is attached (fields: evaluation.py)
     checkpoint {"epoch", "path"}
     log        {"level", "message"}: warnings worth showing (e.g. AMP turned off)
-    telemetry  {"step", "epoch", "every", "nodes": {node id: {"mean", "std", "zeros", "grad_norm",
-               "finite"}}, "nonfinite": [node ids in execution order]} from the Telemetry callback
+    telemetry  {"step", "epoch", "every", "nodes": {node id: {"mean", "std", "min", "max", "zeros",
+               "grad_norm", "finite"}}, "nonfinite": [node ids in execution order]} from the Telemetry callback
                (telemetry.py), one sampled step every "every"; a value that is NaN/Inf is None
                and its node has "finite": false; "grad_norm" is None for a node without parameters
 

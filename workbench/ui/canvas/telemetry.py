@@ -60,6 +60,8 @@ def tooltip(stats: dict, event: dict) -> str:
             f"{event.get('every', '?')} steps"]
     if stats.get("mean") is not None:
         rows.append(f"activations: mean {stats['mean']:.4g}, std {stats['std']:.4g}")
+    if stats.get("min") is not None and stats.get("max") is not None:
+        rows.append(f"range: {stats['min']:.4g} to {stats['max']:.4g}")
     if stats.get("zeros") is not None:
         rows.append(f"exact zeros: {stats['zeros']:.1%}" + (" (dead units)" if stats["zeros"] > DEAD else ""))
     if stats.get("grad_norm") is not None:
