@@ -84,7 +84,7 @@ def test_an_injected_nan_names_the_node_and_turns_it_red(qtbot, make_window):
     assert fc2.fault and fc2.strip[1] == "bad"
     assert window.scene.selected_node_ids() == ["fc2"]  # revealed
     assert "The run failed here" in fc2.toolTip()
-    assert not nodes["fc1"].fault and not nodes["act"].fault
+    assert not nodes["fc1"].fault and not nodes["act"].fault  # NaN spread there, but began in fc2
     assert red_pixels(window.scene, fc2) > 200 and red_pixels(window.scene, nodes["fc1"]) < 20
     dash.callbacks = ()
     click(dash.train_button)
@@ -120,3 +120,20 @@ def test_figures_read_compactly():
     assert strip_text(stats) == "μ 0.5  σ 1.2 · 23% zero · ∇ 3.1e-3"
     assert strip_text({**stats, "zeros": 0.0, "grad_norm": None}) == "μ 0.5  σ 1.2"
     assert strip_text({**stats, "finite": False}) == "NaN/Inf in activations or gradients"
+
+
+def test_nan_seen_in_a_sample_turns_nodes_red_and_a_failure_keeps_the_frame_on_its_origin(make_window):
+    window = make_window(moons())
+    overlay = window.training.telemetry_
+    nodes = window.scene.nodes
+    bad = {"mean": None, "std": None, "zeros": None, "grad_norm": None, "finite": False}
+    sample = {"event": "telemetry", "step": 40, "epoch": 1, "every": 20, "nonfinite": ["fc1", "act", "fc2"],
+              "nodes": {"fc1": bad, "act": bad, "fc2": bad}}
+    overlay.apply([sample])
+    assert all(nodes[n].fault and nodes[n].strip == ("NaN/Inf in activations or gradients", "bad")
+               for n in ("fc1", "act", "fc2"))
+    overlay.apply([{"event": "state", "state": "failed", "node": "fc2", "message": "the loss became nan"}])
+    assert nodes["fc2"].fault == "the loss became nan" and window.scene.selected_node_ids() == ["fc2"]
+    assert nodes["fc1"].fault is None and nodes["fc1"].strip[1] == "bad"  # still says NaN, without the frame
+    framed = red_pixels(window.scene, nodes["fc2"])
+    assert framed > 500 and red_pixels(window.scene, nodes["fc1"]) < framed / 4  # red text, no red frame

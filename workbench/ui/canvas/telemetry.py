@@ -19,6 +19,7 @@ __all__ = ["GraphTelemetry", "compact", "install_graph_telemetry", "strip_text",
 
 DEAD = 0.5  # more than half the units exactly zero: amber
 SETTING = "canvas/show_telemetry"
+NONFINITE = "non-finite values"  # the fault of a node a sample saw NaN/Inf in
 
 
 def compact(value: float) -> str:
@@ -123,7 +124,7 @@ class GraphTelemetry:
             item = scene.nodes.get(node_id)
             if item is not None:
                 stats = ev["nodes"].get(node_id, {"finite": False})
-                item.set_telemetry((strip_text(stats), "bad"), tooltip(stats, ev), fault="non-finite values")
+                item.set_telemetry((strip_text(stats), "bad"), tooltip(stats, ev), fault=NONFINITE)
         if failed is not None:
             self._mark_failure(scene, failed["node"], failed.get("message", ""))
 
@@ -134,6 +135,9 @@ class GraphTelemetry:
         text = "the run failed here" if item.strip is None or item.strip[1] != "bad" else item.strip[0]
         tip = f"<span style='color:#d32f2f'><b>The run failed here</b>: {html.escape(message)}</span>"
         item.set_telemetry((text, "bad"), tip, fault=message or "the run failed here")
+        for other in scene.nodes.values():  # NaN spread from here: only the origin keeps the red frame
+            if other is not item and other.fault == NONFINITE:
+                other.set_telemetry(other.strip, other.strip_tooltip)
         self.reveal(node_id)
 
     def clear(self) -> None:
