@@ -3,8 +3,8 @@ per epoch, the val metric, and learning rate or samples/s per step.
 
 Imported only when the dashboard is first shown: pyqtgraph takes about half a second to
 import, which start-up must not pay. Points go into growable numpy buffers (series.py)
-as events arrive; `refresh()` (called once per timer tick) hands each changed curve of
-one plot to `setData`. Per-step curves are plotted against the global step (increasing,
+as events arrive; `refresh()` (called once per timer tick) hands one changed curve (or
+the two small epoch curves) to `setData`. Per-step curves are plotted against the global step (increasing,
 evenly spaced x) with peak downsampling and clip-to-view, so they stay fast at 10^6
 points. `controls` (placed by the dashboard, next to its message line, where it costs
 no height): the smoothing weight of the step loss (an exponential moving average,
@@ -97,7 +97,10 @@ class LivePlots(QWidget):
         self._names = ["loss", "smoothed", "train", "val", "accuracy", "lr", "samples/s"]  # what hovering says
         self._drawn = [0] * len(self._curves)
         self._plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.rate_plot)
-        self._groups = ((0, 1), (2, 3), (4,), (5, 6))  # the curves of each plot widget
+        self._plot_curves = ((0, 1), (2, 3), (4,), (5, 6))  # the curves of each plot widget
+        # what one refresh may redraw: a per-step curve alone (setData of 10^6 points costs ~10 ms),
+        # the two epoch curves together; the raw and smoothed losses follow each other a tick apart
+        self._groups = ((0,), (1,), (2, 3), (4,), (5, 6))
         self._next = 0
         self._build_controls()
         row = QHBoxLayout()
@@ -195,8 +198,8 @@ class LivePlots(QWidget):
         self.metric_values.append(epoch, metric)
 
     def refresh(self) -> None:
-        """Redraw at most one plot per call (the one waiting longest), with one setData per
-        changed visible curve, so an epoch end does not repaint four plots in one frame.
+        """Redraw at most one group of curves per call (the one waiting longest), so an epoch
+        end does not repaint four plots in one frame and a tick at 10^6 points stays ~10 ms.
 
         The step plots' x range (linked) is widened by half again when the data reaches
         its end, not every frame, so their axes are not re-laid out 25 times a second."""
@@ -210,11 +213,11 @@ class LivePlots(QWidget):
                 self._next = index + 1
                 for i in changed:
                     curve, series = self._curves[i]
-                    if index == 3:
+                    if i in self._plot_curves[3]:
                         self._raise_rate_top(series.y[max(self._drawn[i], 0):])
                     curve.setData(series.x, series.y, connect="finite")
                     self._drawn[i] = len(series)
-                if index == 0:
+                if 0 in changed:
                     self._widen_steps()
                 return
 
@@ -226,7 +229,7 @@ class LivePlots(QWidget):
     # ---- hovering ------------------------------------------------------------------------------
     def readout(self, plot: pg.PlotWidget, x: float) -> str:
         """The point nearest to `x` on each visible curve of `plot`: what hovering shows."""
-        group = self._groups[self._plots.index(plot)]
+        group = self._plot_curves[self._plots.index(plot)]
         lines = []
         for i in group:
             curve, series = self._curves[i]
