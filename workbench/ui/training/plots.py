@@ -85,8 +85,8 @@ class LivePlots(QWidget):
         self._rate_top = 0.0
         self.rate_plot.setXLink(self.step_plot)  # the same steps, scrolled together
         self._x_end = 0.0
-        self.train_curve = self.epoch_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, name="train")
-        self.val_curve = self.epoch_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val")
+        self.train_curve = self.epoch_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5)
+        self.val_curve = self.epoch_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5)
         self.metric_curve = self.metric_plot.plot(pen=METRIC_PEN, symbol="o", symbolSize=5)
         self.lr_curve = _per_step(self.rate_plot, RATE_PEN)
         self.speed_curve = _per_step(self.rate_plot, RATE_PEN)
