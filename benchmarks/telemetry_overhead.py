@@ -6,7 +6,7 @@ random data, batch 32) are trained through `workbench.training.Trainer` three wa
   plain      the Trainer as it is (step events every 10 steps, NaN checks), no telemetry;
   guard      Telemetry(sample=False): only the CPU NaN guard (one output check per step);
   telemetry  Telemetry() at its defaults, as the GUI attaches it: the guard, plus one sampled
-             step every N (N adapts so a sample costs ~1% and comes at most 4 times a second).
+             step every N (N adapts so a sample costs ~0.5% and comes at most twice a second).
 
 Same weights, data, batches and optimizer for all three (the set-up of
 benchmarks/train_overhead.py). Each run times a window of steps long enough to hold several
