@@ -15,6 +15,7 @@ from workbench.ui.settings_panels.preview import WAVE_SIZE
 
 
 def panels(window):
+    window.docks["data"].raise_()  # the preview draws only when on screen
     return window.settings_panels.training, window.settings_panels.data
 
 

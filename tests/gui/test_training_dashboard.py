@@ -251,12 +251,12 @@ def test_the_smoothing_slider_changes_the_smoothed_curve_and_leaves_the_raw_one(
     plots.smoothing.setFocus()
     QTest.keyClick(plots.smoothing, Qt.Key.Key_End)  # all the way: 0.99
     assert plots.smoothing_label.text() == "0.99"
-    plots.refresh()  # one tick redraws the step plot
+    plots.refresh(force=True)  # one tick redraws the step plot
     heavier = plots.smooth_curve.getOriginalDataset()[1]
     assert np.allclose(heavier, ema(loss, 0.99)) and roughness(heavier) < roughness(smooth)
     assert np.array_equal(plots.step_curve.getOriginalDataset()[1], raw)
     QTest.keyClick(plots.smoothing, Qt.Key.Key_Home)  # none: the smoothed curve is the raw one
-    plots.refresh()
+    plots.refresh(force=True)
     assert np.allclose(plots.smooth_curve.getOriginalDataset()[1], raw)
 
 
@@ -283,17 +283,17 @@ def test_a_million_steps_draw_in_one_refresh(plots):
     plots.speed.extend(steps, np.full(n, 900.0))
     start = time.perf_counter()
     for _ in range(2):  # the raw curve, then the EMA of a million points (computed at the first)
-        plots.refresh()
+        plots.refresh(force=True)
     plots.step_plot.grab()  # and the step plot's repaint
     spent = time.perf_counter() - start
     assert spent < 1.0, f"{spent:.3f} s"
     assert len(plots.smooth_curve.getOriginalDataset()[0]) == n
     assert len(plots.smoothed) == n and plots.smoothed.y[-1] == pytest.approx(ema(loss[-5000:], 0.6, plots.smoothed.y[-5001])[-1])
-    plots.refresh()  # the next plot with news: the learning rate
+    plots.refresh(force=True)  # the next plot with news: the learning rate
     assert len(plots.lr_curve.getOriginalDataset()[0]) == n
     plots.add_step(n + 1, 1.0, 0.01, 900.0)  # the next ticks smooth only the new point
     start = time.perf_counter()
-    plots.refresh()
+    plots.refresh(force=True)
     assert time.perf_counter() - start < 0.5 and len(plots.smoothed) == n + 1
 
 
@@ -344,3 +344,18 @@ def test_hovering_a_plot_reads_out_the_nearest_point(plots):
     while QToolTip.isVisible() and time.monotonic() < deadline:
         QTest.qWait(20)
     assert not QToolTip.isVisible()
+
+
+def test_plot_redraws_are_rate_limited_between_ticks(plots):
+    from workbench.ui.training.plots import REDRAWS_PER_S
+
+    plots.add_step(1, 1.0, 0.01, 900.0)
+    plots.refresh()
+    assert len(plots.step_curve.getOriginalDataset()[0]) == 1
+    plots.add_epoch(1, 1.0, 1.1, 0.5)
+    plots.refresh()  # the next tick, within 1/REDRAWS_PER_S: nothing is redrawn
+    assert plots.train_curve.getOriginalDataset()[0] is None or len(plots.train_curve.getOriginalDataset()[0]) == 0
+    for _ in plots._groups:  # the later ticks draw the groups with news in turn
+        QTest.qWait(int(1000 / REDRAWS_PER_S) + 20)
+        plots.refresh()
+    assert len(plots.train_curve.getOriginalDataset()[0]) == 1

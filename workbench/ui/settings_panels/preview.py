@@ -18,6 +18,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from workbench.ui.deferred import DrawWhenSeen
+
 SAMPLES = 8
 THUMB = 48
 WAVE_SIZE = (120, 34)
@@ -173,12 +175,18 @@ class DataPreview(QWidget):
         self.histogram = None  # a pyqtgraph PlotWidget, made on first use
         self.counts: np.ndarray | None = None
         self.samples: list[tuple[str, str]] = []  # (kind, label) of each sample shown
+        self.deferred = DrawWhenSeen(self, self._draw)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.addWidget(self.note)
         self.layout_.addWidget(self.grid_box)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.deferred.flush()
+
     def clear(self, note: str = "") -> None:
+        self.deferred.discard()
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget() is not None:
@@ -196,6 +204,11 @@ class DataPreview(QWidget):
         self.show_preview(collect_preview(bundle))
 
     def show_preview(self, data: PreviewData) -> None:
+        """Draw now if the preview is on screen, else when it is next shown: a Data dock in a
+        background tab must not spend the UI thread's time (tens of ms) while a run trains."""
+        self.deferred.submit(data)
+
+    def _draw(self, data: PreviewData) -> None:
         self.clear(data.note)
         if data.kind == "table":
             self._table(data)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from workbench.ui.deferred import DrawWhenSeen
 from workbench.ui.training.confusion_matrix import ConfusionMatrix
 from workbench.ui.training.evaluation_gallery import SampleGallery, cell_of
 
@@ -44,6 +45,7 @@ class EvaluationView(QWidget):
         self.setObjectName("evaluation_view")
         self.project_source = project_source or (lambda: None)
         self.payload: dict | None = None
+        self.deferred = DrawWhenSeen(self, self.show_evaluation)
         self.bundle = None  # the data whose validation split the indices point into
         self.samples_error = ""
         self.filter: tuple[int, int] | None = None  # the matrix cell the gallery shows, None: all mistakes
@@ -117,8 +119,13 @@ class EvaluationView(QWidget):
     def apply_events(self, events: list) -> None:
         """A tick's events: only the last evaluation among them is shown."""
         latest = next((ev for ev in reversed(events) if ev.get("event") == "evaluation"), None)
-        if latest is not None:
-            self.show_evaluation(latest)
+        if latest is None:
+            return
+        self.deferred.submit(latest)  # drawn when the dock can be seen (deferred.py)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.deferred.flush()
 
     def show_run(self, path) -> bool:
         """Show a past run's last evaluation (and load its samples); False when it has none."""
@@ -195,6 +202,7 @@ class EvaluationView(QWidget):
     # ---- showing an evaluation ----------------------------------------------------------------
     def clear(self, note: str = "") -> None:
         self.payload, self.filter = None, None
+        self.deferred.discard()
         self.summary.setText(note)
         self.matrix.set_matrix([], [])
         self.per_class.setRowCount(0)

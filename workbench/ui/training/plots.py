@@ -14,6 +14,8 @@ rate the fourth plot shows. The dock is short, so the plots carry titles, not ax
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -34,6 +36,9 @@ RATE_PEN = pg.mkPen("#8e44ad", width=1)
 RATES = {"lr": "Learning rate", "speed": "Samples/s"}  # what the fourth plot can show
 DEFAULT_SMOOTHING = 0.6
 LOG_KEEP = np.log10([1.0, 2.0, 5.0])  # the log ticks that get labels
+# at most this many plot redraws a second: each costs 5-15 ms of the UI thread (and, through
+# the GIL, of the training thread); at 25 a second they were the whole of the p99 lateness
+REDRAWS_PER_S = 4
 
 
 class _LogAxis(pg.AxisItem):
@@ -102,6 +107,7 @@ class LivePlots(QWidget):
         # the two epoch curves together; the raw and smoothed losses follow each other a tick apart
         self._groups = ((0,), (1,), (2, 3), (4,), (5, 6))
         self._next = 0
+        self._last_redraw = 0.0
         self._build_controls()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -197,12 +203,16 @@ class LivePlots(QWidget):
         self.val_loss.append(epoch, val_loss)
         self.metric_values.append(epoch, metric)
 
-    def refresh(self) -> None:
-        """Redraw at most one group of curves per call (the one waiting longest), so an epoch
-        end does not repaint four plots in one frame and a tick at 10^6 points stays ~10 ms.
+    def refresh(self, force: bool = False) -> None:
+        """Redraw at most one group of curves per call (the one waiting longest), and at
+        most REDRAWS_PER_S a second unless `force`, so an epoch end does not repaint four
+        plots in one frame and a tick at 10^6 points stays ~10 ms.
 
         The step plots' x range (linked) is widened by half again when the data reaches
         its end, not every frame, so their axes are not re-laid out 25 times a second."""
+        now = time.monotonic()
+        if not force and now - self._last_redraw < 1.0 / REDRAWS_PER_S:
+            return
         self.smoothed.update()  # only the new points (vectorised), or all after a new weight
         groups = self._groups
         for turn in range(len(groups)):
@@ -211,6 +221,7 @@ class LivePlots(QWidget):
                        if self._curves[i][0].isVisible() and len(self._curves[i][1]) != self._drawn[i]]
             if changed:
                 self._next = index + 1
+                self._last_redraw = now
                 for i in changed:
                     curve, series = self._curves[i]
                     if i in self._plot_curves[3]:
@@ -224,7 +235,7 @@ class LivePlots(QWidget):
     def flush(self) -> None:
         """Draw everything now (a run ended)."""
         for _ in self._groups:
-            self.refresh()
+            self.refresh(force=True)
 
     # ---- hovering ------------------------------------------------------------------------------
     def readout(self, plot: pg.PlotWidget, x: float) -> str:
