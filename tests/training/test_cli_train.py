@@ -29,6 +29,8 @@ def test_train_json_events_then_runs_lists_it(tmp_path, capsys):
     assert events[-1]["event"] == "state" and events[-1]["state"] == "completed"
     (run,) = (runs / "tabular-mlp").iterdir()
     assert (run / "final.pt").is_file() and (run / "project.wbproj").is_file()
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["epoch"] == 2 and sum(map(sum, evaluation["matrix"])) == evaluation["samples"]
 
     assert main(["runs", str(runs)]) == 0
     listing = capsys.readouterr().out
@@ -55,6 +57,7 @@ def test_failed_run_exits_3_with_the_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 3
     assert err.startswith("error: training failed: the loss became") and "at step" in err
+    assert "first non-finite values in node" in err  # traced to the layer where it began
     assert "Traceback" not in err
 
 

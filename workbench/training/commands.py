@@ -18,8 +18,10 @@ from workbench.training import distributed
 from workbench.training.console import ConsolePrinter, JsonPrinter, format_duration, format_metrics
 from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads
+from workbench.training.evaluation import Evaluation
 from workbench.training.runs import default_runs_dir, list_runs, load_run_project, write_metrics_csv
 from workbench.training.session import SetupError, prepare
+from workbench.training.telemetry import Telemetry
 
 __all__ = ["EXIT_COMPLETED", "EXIT_FAILED", "EXIT_STOPPED", "train", "runs", "runs_diff"]
 
@@ -29,7 +31,9 @@ EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 3, 130
 def train(project: Project, *, epochs: int | None = None, batch_size: int | None = None, device: str | None = None,
           runs_dir: str | None = None, resume: str | None = None, as_json: bool = False) -> int:
     dist = distributed.detect()
-    callbacks = []
+    # evaluation.json in the run folder (what the GUI's Evaluation dock shows for a past run),
+    # and a NaN loss traced to the node where it began
+    callbacks = [Evaluation(), Telemetry(sample=False)]
     if dist.is_main:
         callbacks.append(JsonPrinter() if as_json else ConsolePrinter())
     control = RunControl()
