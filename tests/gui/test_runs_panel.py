@@ -209,3 +209,29 @@ def test_an_interrupted_run_and_another_project(qtbot, make_window, runs_dir, tm
     window.set_project(other)  # opening another project lists its runs: none yet
     qtbot.waitUntil(lambda: panel.table.rowCount() == 0, timeout=5000)
     assert "No runs of this project yet" in panel.message.text() and not panel.csv_button.isEnabled()
+
+
+def test_a_runs_evaluation_opens_in_the_evaluation_dock(qtbot, make_window, runs_dir, tmp_path):
+    window = make_window(moons_project(tmp_path, epochs=1).path)
+    panel = open_panel(window, 0, qtbot)
+    dash = window.training
+    with qtbot.waitSignal(dash.run_ended, timeout=30000):
+        click(dash.train_button)
+    assert dash.state == "completed", dash.message.text()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=5000)
+    assert not panel.evaluation_button.isEnabled()  # nothing selected
+    click_row(panel, 0)
+    assert panel.evaluation_button.isEnabled()
+    (Path(dash.run_dir) / "evaluation.json").unlink()
+    panel.table.clearSelection()
+    click_row(panel, 0)
+    assert not panel.evaluation_button.isEnabled()  # a run without an evaluation
+    with qtbot.waitSignal(dash.run_ended, timeout=30000):
+        click(dash.train_button)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=5000)
+    window.docks["runs"].raise_()
+    click_row(panel, 0)
+    click(panel.evaluation_button)
+    view = window.evaluation
+    assert window.docks["evaluation"].isVisible() and view.payload is not None
+    assert view.payload["epoch"] == 1 and sum(map(sum, view.payload["matrix"])) == view.payload["samples"] == 100

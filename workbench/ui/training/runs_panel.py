@@ -57,6 +57,8 @@ class RunsPanel(QWidget):
                                           "Continue the selected run from its last checkpoint")
         self.diff_button = self._button("Diff…", "diff", self.diff_selected,
                                         "What changed between the two selected runs: settings and graph")
+        self.evaluation_button = self._button("Evaluation", "evaluation", self.show_evaluation,
+                                              "Show the selected run's last evaluation in the Evaluation dock")
         self.png_button = self._button("Export PNG…", "export_png", self.export_png, "Save the plot as an image")
         self.csv_button = self._button("Export CSV…", "export_csv", self.export_csv,
                                        "Save every epoch of the selected runs (or of all) as a CSV table")
@@ -84,7 +86,8 @@ class RunsPanel(QWidget):
         self.plot_layout.setContentsMargins(0, 0, 0, 0)
 
         buttons = QHBoxLayout()
-        for button in (self.refresh_button, self.resume_button, self.diff_button, self.png_button, self.csv_button):
+        for button in (self.refresh_button, self.resume_button, self.diff_button, self.evaluation_button,
+                       self.png_button, self.csv_button):
             buttons.addWidget(button)
         buttons.addSpacing(12)
         buttons.addWidget(QLabel("Plot"))
@@ -261,6 +264,7 @@ class RunsPanel(QWidget):
         self.resume_button.setEnabled(not refusal)
         self.resume_button.setToolTip(refusal or "Continue the selected run from its last checkpoint")
         self.diff_button.setEnabled(len(runs) == 2)
+        self.evaluation_button.setEnabled(len(runs) == 1 and (runs[0].path / "evaluation.json").is_file())
         self.png_button.setEnabled(bool(self.curves))
         self.csv_button.setEnabled(bool(self.runs))
 
@@ -298,6 +302,16 @@ class RunsPanel(QWidget):
         started = self.dashboard.train(resume=str(runs[0].path))
         self.update_buttons()
         return started
+
+    def show_evaluation(self) -> None:
+        """The selected run's confusion matrix and mistakes, in the Evaluation dock."""
+        runs = self.selected_runs()
+        view = getattr(self.main_window, "evaluation", None)
+        if len(runs) != 1 or view is None:
+            return
+        self.main_window.docks["evaluation"].show()
+        self.main_window.docks["evaluation"].raise_()
+        view.show_run(runs[0].path)
 
     def diff_selected(self) -> QDialog | None:
         """A window with what changed from the older of the two selected runs to the newer."""
