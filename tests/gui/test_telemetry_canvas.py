@@ -4,28 +4,15 @@ new run or an edit of the layer clears what no longer applies."""
 
 from __future__ import annotations
 
-import torch
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from tests.gui.conftest import settle
 from tests.gui.test_training_dashboard import click, dashboard_of, moons, runs_dir  # noqa: F401 - a fixture
+from tests.training.test_telemetry import PoisonWeights
 from workbench.core.commands import SetParams
-from workbench.training.callbacks import Callback
 from workbench.ui.canvas.node_item import NODE_H, STRIP_H
 from workbench.ui.canvas.telemetry import GraphTelemetry, compact, strip_text
-
-
-class PoisonAt(Callback):
-    """Fills one node's weights with NaN after step `at` (runs on the training thread)."""
-
-    def __init__(self, node: str, at: int) -> None:
-        self.node, self.at = node, at
-
-    def on_batch_end(self, trainer, batch, loss) -> None:
-        if trainer.step == self.at:
-            with torch.no_grad():
-                getattr(trainer.model, self.node).weight.fill_(float("nan"))
 
 
 def red_pixels(scene, item) -> int:
@@ -74,7 +61,7 @@ def test_an_injected_nan_names_the_node_and_turns_it_red(qtbot, make_window):
     window = make_window(moons())
     dash = dashboard_of(window)
     nodes = window.scene.nodes
-    dash.callbacks = (PoisonAt("fc2", 5),)
+    dash.callbacks = (PoisonWeights("fc2", 5),)
     click(dash.train_button)
     qtbot.waitUntil(lambda: not dash.active, timeout=20000)
     assert dash.state == "failed"
