@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from workbench.data.bundle import DataBundle, DataError
 from workbench.data.params import Params
+from workbench import lazy
 
 IMAGE, AUDIO, ANY = ("images",), ("waveforms",), ("images", "waveforms", "features")
 
@@ -176,7 +177,7 @@ class Pipeline:
 
 
 def _image_transforms(specs: list[AugmentSpec], shape: tuple[int, ...]):
-    from torchvision.transforms import v2  # imported only when images are augmented
+    v2 = lazy.load("torchvision.transforms.v2")  # imported only when images are augmented
 
     steps = []
     for spec in specs:

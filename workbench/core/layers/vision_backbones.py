@@ -22,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.params import BOOL, CHOICE, Param
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
+from workbench import lazy
 
 
 class _LazyTorchvision:
@@ -34,8 +35,7 @@ class _LazyTorchvision:
 
     def __getattr__(self, name):
         global torchvision
-        import torchvision as module
-
+        module = lazy.load("torchvision")
         torchvision = module
         return getattr(module, name)
 

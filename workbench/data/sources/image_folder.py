@@ -20,6 +20,7 @@ from workbench.data.bundle import DataBundle, DataError
 from workbench.data.request import EAGER_FILE_BYTES, Request, dataset_bundle, tensor_bundle
 from workbench.data.sources.images import IMAGENET_MEAN, IMAGENET_STD, convert, fits_in_memory, image_shape
 from workbench.data.splits import split_indices
+from workbench import lazy
 
 NORMALIZE = ("none", "imagenet")
 
@@ -58,7 +59,7 @@ class FileImageSet(Dataset):
 
 
 def list_folder(root: Path, field: str):
-    from torchvision.datasets import ImageFolder
+    ImageFolder = lazy.load("torchvision.datasets").ImageFolder
 
     try:
         folder = ImageFolder(str(root))

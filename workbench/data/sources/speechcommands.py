@@ -16,12 +16,13 @@ from workbench.data.request import Request
 from workbench.data.sources.audio import WavSet, wav_bundle
 from workbench.data.sources.waveforms import clip_shape
 from workbench.data.splits import split_indices
+from workbench import lazy
 
 FOLDER = "SpeechCommands"
 
 
 def open_subset(root: Path, subset: str, download: bool):
-    from torchaudio.datasets import SPEECHCOMMANDS
+    SPEECHCOMMANDS = lazy.load("torchaudio.datasets").SPEECHCOMMANDS
 
     try:
         return SPEECHCOMMANDS(str(root), download=download, subset=subset)

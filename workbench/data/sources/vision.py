@@ -19,6 +19,7 @@ from workbench.data.bundle import DataBundle, DataError
 from workbench.data.request import Request, dataset_bundle, tensor_bundle
 from workbench.data.sources.images import UInt8ImageSet, convert, fits_in_memory
 from workbench.data.splits import split_indices
+from workbench import lazy
 
 # name -> (mean, std) per channel
 DATASETS = {
@@ -29,9 +30,7 @@ DATASETS = {
 
 
 def open_dataset(name: str, root: Path, train: bool, download: bool):
-    import torchvision.datasets
-
-    cls = getattr(torchvision.datasets, name)
+    cls = getattr(lazy.load("torchvision.datasets"), name)
     try:
         return cls(str(root), train=train, download=download)
     except Exception as exc:  # torchvision raises RuntimeError, URLError, OSError...

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from workbench.data.samples import token_text
 from workbench.ui.deferred import DrawWhenSeen
 
 SAMPLES = 8
@@ -102,10 +103,10 @@ def collect_preview(bundle, samples: int = SAMPLES) -> PreviewData:
         data.columns, rows_of_numbers = _table_rows(bundle, rows)
         data.items = [(values, label_text(bundle, target)) for values, (_inputs, target) in zip(rows_of_numbers, rows)]
     else:
-        decode = _token_decoder(bundle) if kind == "tokens" else None
         for inputs, target in rows:
             x = np.asarray(inputs[0].detach().cpu().numpy() if hasattr(inputs[0], "detach") else inputs[0])
-            data.items.append((decode(x) if decode else x, label_text(bundle, target)))
+            shown = token_text(x.reshape(-1).tolist(), bundle.extra or {}) if kind == "tokens" else x
+            data.items.append((shown, label_text(bundle, target)))
     data.counts, data.counted = _class_counts(bundle)
     return data
 
@@ -123,19 +124,6 @@ def _table_rows(bundle, rows) -> tuple[list[str], list[list[float]]]:
     if len(names) != width:
         names = [f"x{j}" for j in range(width)]
     return names[:TABLE_COLUMNS], [v[:TABLE_COLUMNS].tolist() for v in values]
-
-
-def _token_decoder(bundle):
-    """Token ids -> text: through the source's vocabulary when it has one (padding
-    dropped; characters joined without spaces when every token is one character)."""
-    extra = bundle.extra or {}
-    vocab = extra.get("vocab")
-    if not vocab:
-        return lambda ids: " ".join(str(int(t)) for t in ids.reshape(-1)[:32]) + (" …" if ids.size > 32 else "")
-    pad = extra.get("pad_index")
-    specials = {i for i in (pad, extra.get("unk_index")) if i is not None}
-    sep = "" if all(len(t) == 1 for i, t in enumerate(vocab) if i not in specials) else " "
-    return lambda ids: sep.join(vocab[t] if 0 <= t < len(vocab) else "?" for t in ids.reshape(-1).tolist() if t != pad)
 
 
 def _class_counts(bundle) -> tuple[np.ndarray | None, int]:
