@@ -8,7 +8,7 @@ GUI's worker). Step time is the median interval between consecutive optimizer st
 within an epoch (epoch ends and validation excluded), for both. Runs alternate
 headless, GUI, headless, GUI, ...; the ratio is GUI ÷ headless, median over rounds.
 
-    python benchmarks/ui_latency.py [--epochs 6] [--reps 2] [--log-every 10]
+    python benchmarks/ui_latency.py [--epochs 12] [--reps 2] [--log-every 10]
 
 Budgets (DESIGN.md section 7): p99 lateness <= 30 ms, ratio <= 1.10. With
 UI_LATENCY_TRACE=1 it prints every probe tick later than 15 ms and every dashboard
@@ -142,7 +142,7 @@ def gui(app, overrides: dict) -> tuple[float, list[float], int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--log-every", type=int, default=10,
                         help="step events every N steps (the Trainer's default is 10; 1 is the worst case)")
