@@ -1,10 +1,11 @@
 """Drawing only what can be seen: the latest content for a view in a background dock tab
 waits until the tab is brought forward.
 
-A dock behind another tab is still `isVisible()` to Qt, so "on screen" means a non-empty
-visible region. While a run trains, every millisecond the UI thread spends drawing a view
-nobody can see is taken from the event loop's latency budget and, through the GIL, from
-the training thread.
+A dock behind another tab is still `isVisible()` to Qt, so "on screen" means its dock has
+a non-empty visible region (the dock's, not the widget's: a widget scrolled out of view
+in a dock on screen still draws, or scrolling would show it stale). While a run trains,
+every millisecond the UI thread spends drawing a view nobody can see is taken from the
+event loop's latency budget and, through the GIL, from the training thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ __all__ = ["on_screen", "DrawWhenSeen"]
 
 
 def on_screen(widget: QWidget) -> bool:
-    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+    dock = enclosing_dock(widget)
+    return widget.isVisible() and (dock is None or not dock.visibleRegion().isEmpty())
+
+
+def enclosing_dock(widget: QWidget) -> QDockWidget | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
 
 
 class DrawWhenSeen:
@@ -50,9 +59,6 @@ class DrawWhenSeen:
     def _watch_dock(self) -> None:
         if self._dock is not None:
             return
-        parent = self.widget.parentWidget()
-        while parent is not None and not isinstance(parent, QDockWidget):
-            parent = parent.parentWidget()
-        if parent is not None:
-            self._dock = parent
-            parent.visibilityChanged.connect(lambda visible: visible and self.flush())
+        self._dock = enclosing_dock(self.widget)
+        if self._dock is not None:
+            self._dock.visibilityChanged.connect(lambda visible: visible and self.flush())
