@@ -75,6 +75,7 @@ def main() -> int:
 
     window.docks["evaluation"].show()
     window.docks["evaluation"].raise_()
+    window.resizeDocks([window.docks["evaluation"]], [400], Qt.Orientation.Vertical)  # room for the matrix
     wait(1500)
     window.grab().save(str(OUT / "evaluation-digits.png"))
 
