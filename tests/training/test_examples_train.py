@@ -1,12 +1,17 @@
-"""Every example project trains headless on its offline data and clearly beats chance."""
+"""Every example project trains headless on its offline data and clearly beats chance, with
+the callbacks the GUI attaches to a run (graph telemetry, evaluation) reporting on the way."""
 
+import json
 import time
 
 import pytest
 
 from workbench.core.project import load_project
 from workbench.paths import EXAMPLES, examples
+from workbench.training.evaluation import Evaluation, evaluation_task
+from workbench.training.events import EventLog
 from workbench.training.session import prepare
+from workbench.training.telemetry import Telemetry
 
 # enough epochs to clear the bar on two loaded CPU cores, not the examples' full schedules
 EPOCHS = {"tabular_mlp": 3, "lstm_text_classifier": 3, "transformer_text_classifier": 3, "seq2seq_transformer": 4,
@@ -15,16 +20,26 @@ EPOCHS = {"tabular_mlp": 3, "lstm_text_classifier": 3, "transformer_text_classif
 ON_IMAGE_FILES = ("mnist_cnn", "cifar_resnet_block", "transfer_resnet18")
 
 
-def fit_example(name, tmp_path, epochs):
+def fit_example(name, tmp_path, epochs, callbacks=()):
     project = load_project(EXAMPLES / f"{name}.wbproj")
-    session = prepare(project, overrides={"epochs": epochs, "device": "cpu"}, runs_dir=tmp_path)
+    session = prepare(project, overrides={"epochs": epochs, "device": "cpu"}, runs_dir=tmp_path, callbacks=callbacks)
     return session, session.fit()
 
 
 @pytest.mark.parametrize("name", [p.stem for p in examples() if p.stem not in ("digits_cnn", *ON_IMAGE_FILES)])
 def test_example_beats_chance(name, tmp_path):
-    session, result = fit_example(name, tmp_path, EPOCHS.get(name, 1))
+    log = EventLog()
+    session, result = fit_example(name, tmp_path, EPOCHS.get(name, 1), [log, Telemetry(every=5), Evaluation()])
     assert result.state == "completed", result.message
+    telemetry = log.of("telemetry")
+    assert telemetry and all(not ev["nonfinite"] for ev in telemetry)
+    assert set(telemetry[-1]["nodes"]) <= set(session.project.graph.nodes)
+    evaluations = log.of("evaluation")
+    if evaluation_task(session.trainer.objective, session.trainer.bundle.task):
+        assert len(evaluations) == EPOCHS.get(name, 1) and (session.run_dir / "evaluation.json").is_file()
+    else:  # sequence and reconstruction tasks get none
+        assert not evaluations
+    json.dumps(telemetry + evaluations)  # the events cross threads and processes as JSON
     m = result.metrics
     bundle = session.trainer.bundle
     if bundle.task in ("classification", "sequence"):
