@@ -13,7 +13,10 @@ from PIL import Image
 
 from workbench.core.project import load_project
 from workbench.paths import EXAMPLES
+from workbench.training.evaluation import Evaluation
+from workbench.training.events import EventLog
 from workbench.training.session import prepare
+from workbench.training.telemetry import Telemetry
 
 CLASSES = 10
 PER_CLASS = 24
@@ -52,7 +55,12 @@ def test_example_trains_on_generated_image_files(name, size, mode, epochs, batch
     assert project.data["source"] == "torchvision"
     folder = write_image_folder(tmp_path / "images", size, mode)
     project.data = {"source": "image_folder", "params": {"path": str(folder)}, "val_fraction": 0.25, "augment": []}
-    session = prepare(project, overrides={"epochs": epochs, "device": "cpu", "batch_size": batch_size}, runs_dir=tmp_path / "runs")
+    log = EventLog()  # with the callbacks a GUI run has: graph telemetry and evaluation
+    session = prepare(project, overrides={"epochs": epochs, "device": "cpu", "batch_size": batch_size},
+                      runs_dir=tmp_path / "runs", callbacks=[log, Telemetry(every=5), Evaluation()])
     result = session.fit()
     assert result.state == "completed", result.message
     assert result.metrics["val_accuracy"] >= 0.3, result.metrics  # chance is 0.1
+    assert log.of("telemetry") and not any(ev["nonfinite"] for ev in log.of("telemetry"))
+    last = log.of("evaluation")[-1]
+    assert len(log.of("evaluation")) == epochs and sum(map(sum, last["matrix"])) == len(session.trainer.bundle.val)
