@@ -40,6 +40,14 @@ class Dialogs:
 
 
 @pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """Where runs started from the window go (the Trainer's default is ./runs)."""
+    path = tmp_path / "runs"
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
 def dialogs(monkeypatch) -> Dialogs:
     d = Dialogs()
     monkeypatch.setattr(QMessageBox, "question", d.question)

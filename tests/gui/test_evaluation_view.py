@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from tests.gui.test_training_dashboard import moons, runs_dir  # noqa: F401  (runs_dir: an autouse fixture)
+from tests.gui.test_training_dashboard import moons
 from workbench.paths import DEFAULT_EXAMPLE
 from workbench.training.evaluation import CELL_LIMIT
 from workbench.ui.training.evaluation_gallery import INDEX_ROLE

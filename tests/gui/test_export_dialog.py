@@ -17,13 +17,6 @@ from tests.gui.test_training_dashboard import moons
 from workbench.core.project import project_from_dict
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "runs"
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(path))
-    return path
-
-
 def open_dialog(window):
     window.actions_.export.trigger()
     dialog = window.export_dialog

@@ -32,13 +32,6 @@ def two_runs(tmp_path_factory):
     return tmp / "moons.wbproj", runs, older, newer
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "runs"
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(path))
-    return path
-
-
 def open_panel(window, rows: int, qtbot):
     window.docks["runs"].raise_()
     panel = window.docks["runs"].widget()

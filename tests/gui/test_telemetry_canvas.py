@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from tests.gui.conftest import settle
-from tests.gui.test_training_dashboard import click, dashboard_of, moons, runs_dir  # noqa: F401 - a fixture
+from tests.gui.test_training_dashboard import click, dashboard_of, moons
 from tests.training.test_telemetry import PoisonWeights
 from workbench.core.commands import SetParams
 from workbench.ui.canvas.node_item import NODE_H, STRIP_H

@@ -45,13 +45,6 @@ def moons(epochs: int = 200, batch_size: int = 8, input_shape=(2,)) -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "runs"
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(path))
-    return path
-
-
 def dashboard_of(window):
     window.docks["training"].raise_()
     return window.training
