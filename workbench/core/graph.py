@@ -219,8 +219,9 @@ class Graph:
     def nodes_of_type(self, type_name: str) -> list[Node]:
         return [n for n in self._nodes.values() if n.type == type_name]
 
-    def unique_id(self, base: str) -> str:
-        """A fresh node id derived from `base` (a layer type or an existing id)."""
+    def unique_id(self, base: str, taken=()) -> str:
+        """A fresh node id derived from `base` (a layer type or an existing id), also avoiding
+        `taken` (ids chosen earlier in the same edit)."""
         stem = re.sub(r"[^A-Za-z0-9_]", "_", base).lower() or "node"
         if not re.match(r"[A-Za-z_]", stem):
             stem = "n_" + stem
@@ -228,7 +229,7 @@ class Graph:
         i = 1
         while True:
             candidate = f"{stem}{i}"
-            if candidate not in self._nodes and _is_valid_id(candidate):
+            if candidate not in self._nodes and candidate not in taken and _is_valid_id(candidate):
                 return candidate
             i += 1
 

@@ -7,37 +7,17 @@ document, so every one is a single undo step; nothing here touches the graph dir
 from __future__ import annotations
 
 import json
-import re
 
 from PySide6.QtCore import QMimeData, QPointF
 from PySide6.QtWidgets import QApplication
 
 from workbench.core.commands import AddNode, Connect, Disconnect, GroupIntoBlock, Macro, MoveNodes, RemoveNode, Ungroup
-from workbench.core.graph import Graph, InvalidIdError, check_node_id
 from workbench.ui.canvas.layout import Y_STEP, layout
 from workbench.ui.canvas.node_item import NODE_H, NODE_W, snap
 
 NODES_MIME = "application/x-workbench-nodes"
 BLOCK_PREFIX = "Block:"  # palette entries of the project's blocks: "Block:NAME"
 PASTE_OFFSET = 40.0
-
-
-def fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
-    """Like Graph.unique_id, but also avoiding ids chosen earlier in the same edit."""
-    stem = re.sub(r"[^A-Za-z0-9_]", "_", base).lower() or "node"
-    if not re.match(r"[A-Za-z_]", stem):
-        stem = "n_" + stem
-    stem = re.sub(r"\d+$", "", stem) or stem
-    i = 1
-    while True:
-        candidate = f"{stem}{i}"
-        if candidate not in graph.nodes and candidate not in taken:
-            try:
-                check_node_id(candidate)
-                return candidate
-            except InvalidIdError:
-                pass
-        i += 1
 
 
 class Editor:
@@ -67,7 +47,7 @@ class Editor:
                 self.scene.message.emit(f"no block named {base!r} in this project")
                 return None
             type_name, params = "Block", {"block": base}
-        node_id = fresh_id(self.graph, base, set())
+        node_id = self.graph.unique_id(base)
         selected = self.scene.selected_node_ids()
         source = self.graph.node(selected[-1]) if wire and len(selected) >= 1 else None
         if pos is None:
@@ -198,7 +178,7 @@ class Editor:
         new_ids: dict[str, str] = {}
         commands = []
         for node in nodes:
-            new_id = fresh_id(self.graph, node["id"], taken)
+            new_id = self.graph.unique_id(node["id"], taken)
             taken.add(new_id)
             new_ids[node["id"]] = new_id
             x, y = node.get("pos", [0, 0])
