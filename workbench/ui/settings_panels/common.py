@@ -1,11 +1,13 @@
-"""Shared pieces of the settings docks: an undoable "replace this project section" command
-and a tiny helper to mark a field as invalid."""
+"""Shared pieces of the settings docks: an undoable "replace this project section" command,
+a tiny helper to mark a field as invalid, and the vertical scroller both docks sit in."""
 
 from __future__ import annotations
 
 import copy
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import QScrollArea, QWidget
 
 from workbench.ui.undo import merge_id
 
@@ -54,3 +56,12 @@ def mark(widget, message: str | None) -> None:
     widget.setStyleSheet(INVALID_STYLE if message else "")
     widget.setToolTip(message or "")
     widget.setProperty("invalid", bool(message))
+
+
+def vertical_scroller(content: QWidget) -> QScrollArea:
+    """`content` at the dock's width, scrolling up and down when the dock is short."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    return scroll

@@ -15,7 +15,7 @@ import copy
 import csv
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,14 +27,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from workbench.ui.settings_panels.common import SectionCommand
+from workbench.ui.settings_panels.common import SectionCommand, vertical_scroller
 from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker
 from workbench.ui.settings_panels.preview import DataPreview
 
@@ -148,10 +147,7 @@ class DataPanel(QWidget):
         layout.addWidget(QLabel("<b>Preview</b>"))
         layout.addWidget(self.preview)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
+        scroll = vertical_scroller(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)

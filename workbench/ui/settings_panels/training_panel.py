@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.training.config import LOSSES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config
-from workbench.ui.settings_panels.common import SectionCommand, mark
+from workbench.ui.settings_panels.common import SectionCommand, mark, vertical_scroller
 
 MISSING = object()
 AMP_CHOICES = [("auto (on for CUDA)", "auto"), ("on", True), ("off", False), ("bf16", "bf16"), ("fp16", "fp16")]
@@ -144,10 +143,7 @@ class TrainingPanel(QWidget):
         self.message.setObjectName("training_settings_message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #d9534f;")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(inner)
+        scroll = vertical_scroller(inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll)
