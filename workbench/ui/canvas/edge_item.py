@@ -11,6 +11,7 @@ from PySide6.QtGui import QFontMetrics, QPainter, QPainterPath, QPainterPathStro
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from workbench.core.graph import Edge
+from workbench.ui.canvas.node_item import hovered
 from workbench.ui.theme import Theme
 
 LANE_GAP = 26.0
@@ -114,7 +115,6 @@ class EdgeItem(QGraphicsPathItem):
         self.source = source  # NodeItem
         self.target = target
         self.theme = theme
-        self._hover = False
         self._side = 0
         self.label = EdgeLabel(self)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -171,21 +171,14 @@ class EdgeItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         color = self.theme.selection if self.isSelected() else self.theme.edge
-        width = 2.8 if (self.isSelected() or self._hover) else 1.7
-        if self._hover and not self.isSelected():
+        hover = hovered(option)
+        width = 2.8 if (self.isSelected() or hover) else 1.7
+        if hover and not self.isSelected():
             color = self.theme.port
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-
-    def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
 
 
 class DraftEdge(QGraphicsPathItem):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem
 
 from workbench.ui.theme import Theme
 
@@ -22,6 +22,11 @@ STRIP_H = 20.0  # the telemetry strip, below the body, only while there is somet
 STRIP_TEXT_H = 14.0  # its line of text, clear of the output ports on the bottom edge
 GRID = 20.0
 PORT_R = 5.0
+
+
+def hovered(option: QStyleOptionGraphicsItem) -> bool:
+    """Qt tracks the hover of items that accept hover events (and repaints on enter/leave)."""
+    return bool(option.state & QStyle.StateFlag.State_MouseOver)
 
 
 def snap(value: float) -> float:
@@ -39,7 +44,6 @@ class PortItem(QGraphicsItem):
         self.label = label
         self.connected = False
         self.highlight: str | None = None  # "ok" or "bad" while a link is dragged over it
-        self._hover = False
         self.setAcceptHoverEvents(True)
         self.setToolTip(f"{label} — drag to connect" if label else "drag to connect")
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -55,7 +59,7 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         theme = self.node.theme
-        radius = PORT_R + (2 if self._hover or self.highlight else 0)
+        radius = PORT_R + (2 if hovered(option) or self.highlight else 0)
         color = theme.port
         if self.highlight == "bad":
             color = theme.error
@@ -63,14 +67,6 @@ class PortItem(QGraphicsItem):
         painter.setPen(QPen(color, 1.6))
         painter.setBrush(QBrush(color if (self.connected or self.highlight) else theme.node_fill))
         painter.drawEllipse(QPointF(0, 0), radius, radius)
-
-    def hoverEnterEvent(self, event) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:
-        self._hover = False
-        self.update()
 
     def set_highlight(self, state: str | None) -> None:
         if state != self.highlight:
