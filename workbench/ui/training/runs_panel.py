@@ -46,7 +46,7 @@ class RunsPanel(QWidget):
         self.plot = None  # the overlay (pyqtgraph), built when first needed
         self.curves: list = []
         self.diff_dialog: QDialog | None = None
-        self._histories: dict[Path, tuple[int, list[dict]]] = {}  # path -> (metrics.jsonl mtime, rows)
+        self._files: dict[Path, tuple[int, object]] = {}  # a run's file -> (its mtime, what was read from it)
         self._stale = True
         self._build()
         self.update_buttons()
@@ -201,11 +201,19 @@ class RunsPanel(QWidget):
         """The run's epoch rows, read again only when its metrics.jsonl changed."""
         from workbench.training.runs import read_history
 
-        log = info.path / "metrics.jsonl"
-        stamp = log.stat().st_mtime_ns if log.exists() else 0
-        cached = self._histories.get(info.path)
+        return self._read_when_changed(info.path / "metrics.jsonl", lambda: read_history(info.path))
+
+    def run_project(self, info):
+        """The project the run trained (resume checks it after every edit of the open one)."""
+        from workbench.training.runs import load_run_project
+
+        return self._read_when_changed(info.path / "project.wbproj", lambda: load_run_project(info.path))
+
+    def _read_when_changed(self, file: Path, read):
+        stamp = file.stat().st_mtime_ns if file.exists() else 0
+        cached = self._files.get(file)
         if cached is None or cached[0] != stamp:
-            cached = self._histories[info.path] = (stamp, read_history(info.path))
+            cached = self._files[file] = (stamp, read())
         return cached[1]
 
     # ---- selection: buttons, metric choice, overlay -----------------------------------------------
@@ -273,7 +281,7 @@ class RunsPanel(QWidget):
         settings, and its epochs or the dashboard's override), so that must have the run's graph."""
         from workbench.core.diff import diff_projects
         from workbench.core.project import ProjectError
-        from workbench.training.runs import load_run_project, resume_refusal
+        from workbench.training.runs import resume_refusal
 
         document = self.main_window.document
         if self.dashboard.active:
@@ -281,7 +289,7 @@ class RunsPanel(QWidget):
         if document is None:
             return "no project is open"
         try:
-            diff = diff_projects(load_run_project(info.path), document.project)
+            diff = diff_projects(self.run_project(info), document.project)
         except ProjectError as exc:
             return f"cannot read the project this run trained: {exc}"
         if not diff.same_graph:
@@ -320,11 +328,10 @@ class RunsPanel(QWidget):
             return None
         from workbench.core.diff import diff_projects, format_diff
         from workbench.core.project import ProjectError
-        from workbench.training.runs import load_run_project
 
         old, new = sorted(runs, key=lambda r: (r.started or 0.0, str(r.path)))
         try:
-            lines = format_diff(diff_projects(load_run_project(old.path), load_run_project(new.path)))
+            lines = format_diff(diff_projects(self.run_project(old), self.run_project(new)))
         except ProjectError as exc:
             lines = [f"cannot compare these runs: {exc}"]
         if self.diff_dialog is not None:
