@@ -187,10 +187,6 @@ class DataPreview(QWidget):
             self.histogram.clear()
             self.histogram.hide()
 
-    def show_bundle(self, bundle) -> None:
-        """Read and draw at once (small in-memory bundles; the Data dock reads off-thread)."""
-        self.show_preview(collect_preview(bundle))
-
     def show_preview(self, data: PreviewData) -> None:
         """Draw now if the preview is on screen, else when it is next shown: a Data dock in a
         background tab must not spend the UI thread's time (tens of ms) while a run trains."""

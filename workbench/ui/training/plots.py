@@ -156,10 +156,6 @@ class LivePlots(QWidget):
         self.metric_plot.getPlotItem().setTitle(name, size="9pt")
         self._names[4] = name.removeprefix("Validation ")
 
-    def set_smoothing(self, weight: float) -> None:
-        """0 (none) to 0.99; the whole smoothed curve is recomputed at the next refresh."""
-        self.smoothing.setValue(round(weight * 100))
-
     def _smoothing_changed(self, value: int) -> None:
         self.smoothing_label.setText(f"{value / 100:.2f}")
         if self.smoothed.weight != value / 100:
