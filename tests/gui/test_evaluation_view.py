@@ -113,3 +113,13 @@ def test_regression_run_shows_predicted_against_true(qtbot, make_window, runs_di
     assert shown[0].startswith(f"pred {first['pred'][0]:.3g} · true {first['true'][0]:.3g}")
     index = view.gallery.item(0).data(INDEX_ROLE)
     assert shown[0].endswith(f"{float(view.bundle.val[index][0][0][0]):.3g}")  # the sample's x
+
+
+def test_the_gallery_uses_the_data_the_data_dock_already_loaded(qtbot, digits_window):
+    window = digits_window
+    checker = window.settings_panels.data.checker
+    qtbot.waitUntil(lambda: checker.loaded is not None and not checker.busy, timeout=20000)
+    window.training.overrides = {"epochs": 1}
+    with qtbot.waitSignal(window.training.run_ended, timeout=60000):
+        window.training.train()
+    assert window.evaluation.bundle is checker.loaded.bundle  # not read a second time

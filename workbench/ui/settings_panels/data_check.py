@@ -39,8 +39,13 @@ class CheckJob:
     @property
     def key(self) -> str:
         """What the loaded bundle depends on (not the output: checking that is cheap)."""
-        inputs = [(name, info.shape, info.dtype) for name, info in self.inputs.items()]
-        return json.dumps([self.data, inputs, self.seed, str(self.base_dir)], sort_keys=True, default=str)
+        return bundle_key(self.data, self.inputs, self.seed, self.base_dir)
+
+
+def bundle_key(data: dict, inputs: dict, seed: int, base_dir: Path) -> str:
+    """Everything `load_data` reads: two equal keys load the same bundle."""
+    shapes = [(name, info.shape, info.dtype) for name, info in inputs.items()]
+    return json.dumps([data, shapes, seed, str(base_dir)], sort_keys=True, default=str)
 
 
 @dataclass
@@ -128,6 +133,10 @@ class DataChecker(QObject):
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         return self.pool.waitForDone(timeout_ms)
+
+    def bundle_for(self, key: str):
+        """The bundle the latest check loaded, when it was loaded for `key` (else None)."""
+        return self.loaded.bundle if self.loaded is not None and self.loaded.key == key else None
 
     def _start(self, job: CheckJob) -> None:
         self.running = True

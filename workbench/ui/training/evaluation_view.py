@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.ui.deferred import DrawWhenSeen
+from workbench.ui.settings_panels.data_check import bundle_key
 from workbench.ui.training.confusion_matrix import ConfusionMatrix
 from workbench.ui.training.evaluation_gallery import SampleGallery, cell_of
 
@@ -50,6 +51,8 @@ class EvaluationView(QWidget):
         self.samples_error = ""
         self.filter: tuple[int, int] | None = None  # the matrix cell the gallery shows, None: all mistakes
         self.overrides: Callable[[], dict | None] = lambda: None
+        # a bundle already loaded for a bundle_key (the Data dock's), or None
+        self.loaded_bundle: Callable[[str], object] = lambda key: None
         self._token = 0
         self._cache: dict = {}
         self._relay = _Relay(self)
@@ -163,6 +166,10 @@ class EvaluationView(QWidget):
         data = copy.deepcopy(project.data)
         base = base_dir or (project.path.parent if project.path else Path.cwd())
         token, relay = self._token, self._relay
+        loaded = self.loaded_bundle(bundle_key(data, inputs, seed, base))
+        if loaded is not None:  # the Data dock's check read this very data: no second load
+            self._samples_loaded(token, loaded, "")
+            return
 
         def load() -> None:
             from workbench.data import load_data
@@ -327,6 +334,7 @@ def install_evaluation(window, dashboard, tab_with: QDockWidget) -> EvaluationVi
     """The Evaluation dock, tabbed with `tab_with`, following `dashboard`'s runs."""
     view = EvaluationView(lambda: window.document.project if window.document is not None else None)
     view.follow(dashboard)
+    view.loaded_bundle = lambda key: window.settings_panels.data.checker.bundle_for(key)  # installed after this
     dashboard.callback_factories.append(_evaluation_callback)
     dock = QDockWidget("Evaluation", window)
     dock.setObjectName("evaluation")
