@@ -36,3 +36,17 @@ def resnet18_torch_home(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     torch.save(torchvision.models.resnet18().state_dict(), target)
     return home
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.cuda` tests skip on a machine without a CUDA device."""
+    cuda_items = [item for item in items if item.get_closest_marker("cuda")]
+    if not cuda_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in cuda_items:
+        item.add_marker(skip)
