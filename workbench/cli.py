@@ -183,6 +183,17 @@ def cmd_import(args) -> int:
     return EXIT_OK if result.ok else EXIT_DIAGNOSTICS
 
 
+def cmd_generate(args) -> int:
+    from workbench.inference.command import ERRORS, run_generate
+
+    project = _load(args.file)
+    try:
+        run_generate(project, args)
+    except ERRORS as exc:
+        raise UserError(str(exc)) from None
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -198,6 +209,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "export": (cmd_export, "export to ONNX, TorchScript, torch.export, a state dict or PyTorch source, and verify it"),
     "plugins": (cmd_plugins, "list plugin layers: where they load from, what loaded, what failed and why"),
     "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
+    "generate": (cmd_generate, "continue a prompt with a trained token model (PyTorch weights or an ONNX file)"),
 }
 
 
@@ -284,7 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imported.add_argument("--name", help="project name (default: the factory's name)")
     imported.add_argument("-o", "--output", required=True, help="the .wbproj file to write")
+    _add_generate(sub)
     return parser
+
+
+def _add_generate(sub) -> None:
+    generate = sub.add_parser("generate", help=COMMANDS["generate"][1],
+                              description="Stream the model's continuation of --prompt to standard output.")
+    generate.add_argument("file", help="a .wbproj project file whose Input is int64 tokens and output per-token logits")
+    generate.add_argument("--weights", metavar="RUN_DIR_OR_CHECKPOINT", required=True,
+                          help="a run folder (its tokenizer.json decodes) or a checkpoint inside one")
+    generate.add_argument("--prompt", default="", help="the text to continue (default: empty, from the start token)")
+    generate.add_argument("--max-new-tokens", type=_positive_int, default=200, help="tokens to add (default 200)")
+    generate.add_argument("--temperature", type=float, default=0.8, help="0 is greedy decoding (default 0.8)")
+    generate.add_argument("--top-k", type=int, default=50, help="sample among the k likeliest tokens; 0: all (default 50)")
+    generate.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95; 1: off)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
+    generate.add_argument("--onnx", metavar="MODEL.onnx", help="run this exported file in onnxruntime instead of PyTorch")
+    generate.add_argument("--echo", action="store_true", help="print the prompt before the continuation")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -270,6 +270,8 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.training.shutdown()  # stop a run cleanly (it keeps its checkpoint) and join its thread
+        if "generate" in self.docks:
+            self.docks["generate"].widget().shutdown()
         if self.export_dialog is not None:
             self.export_dialog.close()  # waits for a running export
         if self.autosave is not None:

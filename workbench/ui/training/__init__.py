@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QStyle, QToolBar
 from workbench.ui.canvas.telemetry import install_graph_telemetry
 from workbench.ui.training.dashboard import TrainingDashboard
 from workbench.ui.training.evaluation_view import install_evaluation
+from workbench.ui.training.generate_panel import install_generate_panel
 from workbench.ui.training.runs_panel import install_runs_panel
 
 __all__ = ["install", "TrainingDashboard"]
@@ -33,6 +34,7 @@ def install(window) -> TrainingDashboard:
         window.panels_menu.addAction(dock.toggleViewAction())
     install_runs_panel(window, dashboard)  # the Runs dock, tabbed beside this one
     install_evaluation(window, dashboard, tab_with=dock)
+    install_generate_panel(window, dashboard)  # the Generate dock, beside the Inspector
     if bottom:
         bottom[0].raise_()
 
