@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from workbench.core.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for the writers
 from workbench.core.catalog import Catalog
 from workbench.core.graph import Graph, GraphError
+from workbench.core.jsonfile import JsonFileError, check_tree, load_json
 
 FORMAT = "model-workbench-project"
 VERSION = 1
@@ -75,27 +76,12 @@ class Project:
 
 
 def load_project(path: str | os.PathLike, catalog: Catalog | None = None) -> Project:
+    """Read a project file: a regular file of bounded size, bounded nesting and numbers (core/jsonfile.py)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ProjectError(f"{path}: is a folder, not a project file") from None
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProjectError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise ProjectError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise ProjectError(f"{path}: invalid JSON (nested too deeply)") from None
-    except ValueError as exc:
-        raise ProjectError(f"{path}: invalid JSON ({exc})") from None
+        doc = load_json(path, what="project file")
+    except JsonFileError as exc:
+        raise ProjectError(str(exc)) from None
     try:
         project = project_from_dict(doc, catalog, default_name=path.stem)
     except ProjectError as exc:
@@ -104,12 +90,12 @@ def load_project(path: str | os.PathLike, catalog: Catalog | None = None) -> Pro
     return project
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: str = "untitled") -> Project:
     _expect(doc, dict, "the document")
+    try:
+        check_tree(doc)  # a document built in memory (a snapshot, a paste) gets the file's bounds
+    except JsonFileError as exc:
+        raise ProjectError(str(exc)) from None
     if doc.get("format") != FORMAT:
         raise ProjectError(f"not a Model Workbench project (format is {doc.get('format')!r}, expected {FORMAT!r})")
     version = doc.get("version")
@@ -239,35 +225,3 @@ def save_project(project: Project, path: str | os.PathLike | None = None) -> Pat
     atomic_write_text(target, text)
     project.path = target
     return target
-
-
-def atomic_write_text(target: Path, text: str) -> None:
-    atomic_write_bytes(target, text.encode("utf-8"))
-
-
-def atomic_write_bytes(target: Path, payload: bytes) -> None:
-    target = Path(target)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

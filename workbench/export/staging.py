@@ -8,10 +8,11 @@ file system) once the artifact exists and has been checked.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from workbench.core.atomic import replace_file
 
 __all__ = ["Staging"]
 
@@ -41,7 +42,7 @@ class Staging:
             if not item.is_file():
                 continue  # e.g. a __pycache__ left by verification
             final = self.folder / item.name
-            os.replace(item, final)
+            replace_file(item, final)  # keeps the previous file's permission bits
             moved.append(final)
         return moved
 
