@@ -26,6 +26,24 @@ Schema (all optional except where a default is shown as required by the project 
     device                       auto | cpu | cuda | cuda:N | mps
     amp                          auto (on for CUDA) | true | false | bf16 | fp16
     seed, deterministic, num_workers (auto | N), log_every_n_steps, top_k
+
+Options for large models (language models above all):
+
+    objective                    auto (what the loss and the data say) | causal_lm: next-token
+                                 cross-entropy over every position of a "sequence" task, padding
+                                 ignored; reports val_perplexity, val_token_accuracy, train_perplexity.
+                                 auto picks causal_lm when the data source declares it
+                                 (bundle.extra["objective"] == "causal_lm")
+    max_steps                    null | N: end the run cleanly at optimizer step N, even mid-epoch
+                                 (or after `epochs`, whichever comes first)
+    eval_every                   null | N: validate every N optimizer steps as well as at each
+                                 epoch end ("validation" events; best.pt follows them)
+    accumulate_steps             k >= 1: one optimizer step per k batches (gradients summed, each
+                                 loss scaled by 1/k); steps count optimizer steps
+    activation_checkpointing     true: recompute each Transformer/GPT block's activations in the
+                                 backward pass instead of keeping them (less memory, ~30% more time)
+    compile                      false | true (inductor) | one of COMPILE_BACKENDS: torch.compile the
+                                 model for training
 """
 
 from __future__ import annotations
@@ -34,7 +52,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ConfigError", "TrainingConfig", "parse_config", "metric_mode", "OPTIMIZERS", "LOSSES", "SCHEDULERS"]
+__all__ = ["ConfigError", "TrainingConfig", "parse_config", "metric_mode", "OPTIMIZERS", "LOSSES", "SCHEDULERS",
+           "OBJECTIVES", "COMPILE_BACKENDS"]
 
 OPTIMIZERS = {
     "SGD": {"momentum", "dampening", "nesterov", "weight_decay"},
@@ -58,6 +77,8 @@ SCHEDULERS = {
     "ReduceLROnPlateau": {"metric", "mode", "factor", "patience", "threshold", "cooldown", "min_lr"},
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
+OBJECTIVES = ("auto", "causal_lm")
+COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")  # eager, aot_eager: check the capture, no codegen
 
 
 class ConfigError(Exception):
@@ -83,6 +104,12 @@ class TrainingConfig:
     num_workers: Any = "auto"
     log_every_n_steps: int = 10
     top_k: int = 5
+    objective: str = "auto"
+    max_steps: int | None = None
+    eval_every: int | None = None
+    accumulate_steps: int = 1
+    activation_checkpointing: bool = False
+    compile: str | None = None  # a backend of COMPILE_BACKENDS; None: not compiled
     extra: dict = field(default_factory=dict)
 
     @property
@@ -124,6 +151,12 @@ def parse_config(section: dict, overrides: dict | None = None) -> TrainingConfig
         raise ConfigError(f"training.amp: must be one of auto, true, false, bf16, fp16, got {cfg.amp!r}")
     workers = raw.get("num_workers", "auto")
     cfg.num_workers = workers if workers == "auto" else _int(workers, "num_workers", 0)
+    cfg.objective = _choice(raw.get("objective", "auto"), "objective", OBJECTIVES)
+    cfg.max_steps = _optional_int(raw.get("max_steps"), "max_steps")
+    cfg.eval_every = _optional_int(raw.get("eval_every"), "eval_every")
+    cfg.accumulate_steps = _int(raw.get("accumulate_steps", 1), "accumulate_steps", 1)
+    cfg.activation_checkpointing = _bool(raw.get("activation_checkpointing", False), "activation_checkpointing")
+    cfg.compile = _compile(raw.get("compile", False))
     cfg.optimizer = _optimizer(raw.get("optimizer", cfg.optimizer), raw.get("weight_decay"))
     cfg.loss = _section(raw.get("loss", cfg.loss), "loss", LOSSES)
     for key, value in cfg.loss.items():
@@ -251,6 +284,27 @@ def _device(value: Any) -> str:
     if not isinstance(value, str) or not (value in DEVICES or (value.startswith("cuda:") and value[5:].isdigit())):
         raise ConfigError(f"training.device: must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
     return value
+
+
+def _choice(value: Any, where: str, allowed: tuple) -> str:
+    if value not in allowed or not isinstance(value, str):
+        raise ConfigError(f"training.{where}: must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _optional_int(value: Any, where: str) -> int | None:
+    """null (off) or a whole number >= 1."""
+    return None if value is None else _int(value, where, 1)
+
+
+def _compile(value: Any) -> str | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return COMPILE_BACKENDS[0]
+    if isinstance(value, str) and value in COMPILE_BACKENDS:
+        return value
+    raise ConfigError(f"training.compile: must be true, false or one of {', '.join(COMPILE_BACKENDS)}, got {value!r}")
 
 
 def _expect_dict(value: Any, where: str) -> None:

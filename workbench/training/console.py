@@ -28,12 +28,25 @@ def format_duration(seconds: float | None, unknown: str = "?") -> str:
 
 def format_metrics(metrics: dict) -> str:
     parts = []
-    for key in ("train_loss", "val_loss", "val_accuracy", "val_top5_accuracy", "val_mae", "val_rmse"):
+    for key in ("train_loss", "train_perplexity", "val_loss", "val_perplexity", "val_accuracy", "val_token_accuracy",
+                "val_top5_accuracy", "val_mae", "val_rmse"):
         value = metrics.get(key)
         if value is None:
             continue
         parts.append(f"{key} {value:.2%}" if "accuracy" in key else f"{key} {value:.4g}")
     return "  ".join(parts)
+
+
+def _per_step(event: dict) -> str:
+    k = event.get("accumulate_steps") or 1
+    return f" x {k} batches per step" if k > 1 else ""
+
+
+def _budget(event: dict) -> str:
+    parts = [f"at most {event['max_steps']:,} steps"] if event.get("max_steps") else []
+    if event.get("eval_every"):
+        parts.append(f"validation every {event['eval_every']:,} steps")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 class _Printer(Callback):
@@ -93,7 +106,7 @@ class ConsolePrinter(_Printer):
             self._line(
                 f"training {event['project']} on {event['device']}{procs}{amp}: {event['parameters']:,} parameters, "
                 f"{event['train_samples']:,} training / {event['val_samples']:,} validation samples, "
-                f"batch size {event['batch_size']}, {event['epochs']} epochs"
+                f"batch size {event['batch_size']}{_per_step(event)}, {event['epochs']} epochs{_budget(event)}"
             )
             if event.get("run_dir"):
                 self._line(f"run folder: {event['run_dir']}")
@@ -112,6 +125,9 @@ class ConsolePrinter(_Printer):
                 f"epoch {event['epoch']:>{width}}/{event['epochs']}  {format_metrics(event)}  lr {event['lr']:.3g}  "
                 f"{event['seconds']:.1f}s  ETA {format_duration(event.get('eta_s'))}{best}"
             )
+        elif kind == "validation":
+            best = " *" if event.get("improved") else ""
+            self._line(f"step {event['step']}  {format_metrics(event)}{best}")
         elif kind == "log":
             self._line(f"{event['level']}: {event['message']}")
         elif kind == "state" and event["state"] in ("paused", "resumed"):

@@ -5,13 +5,18 @@ Every event has "event" (its kind) and "time" (seconds since the epoch). Kinds:
     state      {"state", "message"}: idle -> starting -> running <-> paused ->
                completed | stopped | failed  (and "resumed" once, with "from_epoch");
                "failed" carries "node" (a node id) when the failure is known to come from one
-    fit_start  {"epochs", "start_epoch", "steps_per_epoch", "batch_size", "train_samples",
+    fit_start  {"epochs", "start_epoch", "start_batch", "start_step", "steps_per_epoch" (optimizer
+               steps), "batches_per_epoch", "accumulate_steps", "max_steps", "eval_every" (null:
+               per epoch only), "objective" ("causal_lm" or the loss), "batch_size", "train_samples",
                "val_samples", "device", "amp", "world_size", "parameters", "run_dir", "task"}
     step       {"step", "epoch", "batch", "batches", "loss", "lr", "samples_per_s", "eta_s"}
                (the mean loss of the steps since the last step event; "eta_s" to epoch end)
     epoch      {"epoch", "epochs", "step", "train_loss", "val_loss", "val_accuracy" |
                "val_mae", ... every metric, "lr", "seconds", "samples_per_s", "eta_s",
-               "improved"}  ("eta_s" to the end of the run)
+               "improved"}  ("eta_s" to the end of the run; a causal LM has "train_perplexity",
+               "val_perplexity", "val_token_accuracy"; after max_steps mid-epoch, a partial epoch)
+    validation {"epoch", "step", "batch" (mid-epoch only), every val_* metric, "monitor", "improved"}
+               each validation of a run with eval_every, at its global optimizer step
     confusion  {"epoch", "classes", "matrix"} at each validation of a classification task
     evaluation {"epoch", "task", "samples", ...} per-sample results of each validation, from
                the `Evaluation` callback when it is attached (fields: evaluation.py)

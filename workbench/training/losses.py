@@ -7,6 +7,11 @@
     regression      MSELoss / L1Loss / SmoothL1Loss: [N, k] vs float [N, k]
     reconstruction  the same losses, output vs the input it reconstructs
 
+A causal language model (training.objective "causal_lm", or a data source that declares
+its windows next-token pairs) is the "sequence" case with the data's padding id as
+ignore_index: its loss is the mean cross-entropy per real token, so exp(loss) is the
+perplexity. `choose_objective` makes that choice from the settings and the data.
+
 `Objective` holds the choice made once before training: a `torch.nn.functional` call
 (no module dispatch) and at most one reshape per step.
 """
@@ -22,7 +27,7 @@ from torch.nn import functional as F
 
 from workbench.core.tensors import TensorInfo
 
-__all__ = ["Objective", "ObjectiveError", "make_objective"]
+__all__ = ["Objective", "ObjectiveError", "make_objective", "choose_objective", "pad_id"]
 
 MULTICLASS, BINARY, MULTILABEL, REGRESSION = "multiclass", "binary", "multilabel", "regression"
 _CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss")
@@ -42,6 +47,7 @@ class Objective:
     compute: Callable  # (output, target) -> loss; a torch.nn.functional call, no module overhead
     ignore_index: int | None = None
     pos_weight: torch.Tensor | None = None
+    causal_lm: bool = False  # per-token metrics: perplexity, token accuracy
 
     def __call__(self, output, target):
         return self.compute(output, target)
@@ -117,3 +123,33 @@ def make_objective(spec: dict, task: str, output: TensorInfo) -> Objective:
 
         return Objective(name, REGRESSION, task, torch.float32, compute)
     raise ObjectiveError(f"unknown loss {name!r}")
+
+
+def pad_id(bundle) -> int | None:
+    """The data's padding token id: its tokenizer's pad_id, else the source's "pad_index", else None."""
+    extra = bundle.extra or {}
+    value = getattr(extra.get("tokenizer"), "pad_id", None)
+    if value is None:
+        value = extra.get("pad_index")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def choose_objective(cfg, bundle, output: TensorInfo) -> Objective:
+    """The objective of a run: `cfg.loss` on `bundle.task`, as a causal LM when the settings
+    (training.objective) or the data (extra["objective"]) ask for one."""
+    wanted = cfg.objective if cfg.objective != "auto" else (bundle.extra or {}).get("objective", "auto")
+    if wanted != "causal_lm":
+        return make_objective(cfg.loss, bundle.task, output)
+    name = cfg.loss["type"]
+    if bundle.task != "sequence":
+        raise ObjectiveError(f"training.objective: causal_lm needs next-token data (a \"sequence\" task of "
+                             f"token windows), but the data is a {bundle.task} task")
+    if name not in _CLASS_LOSSES:
+        raise ObjectiveError(f"training.objective: causal_lm trains with CrossEntropyLoss, not {name}")
+    spec = dict(cfg.loss)
+    pad = pad_id(bundle)
+    if "ignore_index" not in spec and pad is not None:
+        spec["ignore_index"] = pad
+    objective = make_objective(spec, "sequence", output)
+    objective.causal_lm = True
+    return objective

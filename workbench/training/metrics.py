@@ -7,6 +7,10 @@ all-reduces them in one call and every rank reports exactly the figures of the w
     accuracy, topK_accuracy   classification / sequence (positions equal to ignore_index skipped)
     mae, rmse            regression and reconstruction (over every element)
     confusion            rows = true class, columns = predicted class (up to CONFUSION_LIMIT classes)
+
+A causal language model (objective.causal_lm) reports per token instead: loss is the mean
+over real (non-padding) tokens of the whole set, perplexity = exp(that loss) (not a mean of
+batch perplexities), token_accuracy the share of next tokens predicted; no top-k, no confusion.
 """
 
 from __future__ import annotations
@@ -18,13 +22,23 @@ import torch
 from workbench.training.config import ConfigError, TrainingConfig
 from workbench.training.losses import BINARY, MULTICLASS, MULTILABEL, REGRESSION, Objective
 
-__all__ = ["MetricAccumulator", "metric_names", "available_metrics", "check_metrics", "CONFUSION_LIMIT"]
+__all__ = ["MetricAccumulator", "metric_names", "available_metrics", "check_metrics", "perplexity", "CONFUSION_LIMIT"]
 
 CONFUSION_LIMIT = 100
 _LOSS, _SAMPLES, _CORRECT, _TOPK, _ELEMENTS, _ABS, _SQ = range(7)
 
 
+def perplexity(loss: float) -> float:
+    """exp(mean token loss); inf past what a float holds, NaN stays NaN."""
+    try:
+        return math.exp(loss)
+    except OverflowError:
+        return math.inf
+
+
 def metric_names(objective: Objective, num_classes: int | None, top_k: int, prefix: str = "val_") -> list[str]:
+    if objective.causal_lm:
+        return [prefix + n for n in ("loss", "perplexity", "token_accuracy")]
     names = ["loss"]
     if objective.kind in (MULTICLASS, BINARY, MULTILABEL):
         names.append("accuracy")
@@ -36,7 +50,7 @@ def metric_names(objective: Objective, num_classes: int | None, top_k: int, pref
 
 
 def available_metrics(objective: Objective, bundle, cfg: TrainingConfig) -> list[str]:
-    names = ["train_loss"]
+    names = ["train_loss", "train_perplexity"] if objective.causal_lm else ["train_loss"]
     if bundle.val is not None:
         names += metric_names(objective, bundle.num_classes, cfg.top_k)
     return names
@@ -62,13 +76,16 @@ class MetricAccumulator:
         self.objective = objective
         self.kind = objective.kind
         self.ignore = objective.ignore_index
+        self.lm = objective.causal_lm
         self.num_classes = num_classes
-        self.top_k = top_k if (self.kind == MULTICLASS and num_classes and num_classes > top_k) else None
+        wide = self.kind == MULTICLASS and num_classes and num_classes > top_k
+        self.top_k = top_k if (wide and not self.lm) else None
         if self.kind == BINARY:
             self.num_classes = 2
         self.device = device
         self.sums = torch.zeros(7, dtype=torch.float64, device=device)
-        with_confusion = self.kind in (MULTICLASS, BINARY) and self.num_classes and self.num_classes <= CONFUSION_LIMIT
+        with_confusion = (self.kind in (MULTICLASS, BINARY) and not self.lm and self.num_classes
+                          and self.num_classes <= CONFUSION_LIMIT)
         self.confusion = (torch.zeros(self.num_classes * self.num_classes, dtype=torch.int64, device=device)
                           if with_confusion else None)
 
@@ -76,14 +93,20 @@ class MetricAccumulator:
     def update(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         n = target.shape[0]
         s = self.sums
-        s[_LOSS] += loss.detach().double() * n
         s[_SAMPLES] += n
         out, tgt = self.objective.flat(output.detach().float(), target)
+        if self.lm:  # a batch's loss is the mean over its real tokens: weigh it by them (none: NaN, skipped)
+            tokens = tgt.ne(self.ignore).sum() if self.ignore is not None else tgt.new_tensor(tgt.numel())
+            s[_LOSS] += torch.where(tokens > 0, loss.detach().double() * tokens, 0.0)
+        else:
+            s[_LOSS] += loss.detach().double() * n
         if self.kind == MULTICLASS:
             pred = out.argmax(-1)
             if self.ignore is not None:
                 keep = tgt != self.ignore
-                out, pred, tgt = out[keep], pred[keep], tgt[keep]
+                pred, tgt = pred[keep], tgt[keep]
+                if self.top_k:
+                    out = out[keep]
             s[_CORRECT] += (pred == tgt).sum()
             s[_ELEMENTS] += tgt.numel()
             if self.top_k:
@@ -122,6 +145,10 @@ class MetricAccumulator:
         samples = max(s[_SAMPLES], 1.0)
         out = {prefix + "loss": s[_LOSS] / samples, prefix + "samples": int(s[_SAMPLES])}
         elements = max(s[_ELEMENTS], 1.0)
+        if self.lm:
+            loss = s[_LOSS] / elements if s[_ELEMENTS] else math.nan
+            return {prefix + "loss": loss, prefix + "perplexity": perplexity(loss),
+                    prefix + "token_accuracy": s[_CORRECT] / elements, prefix + "samples": int(s[_SAMPLES])}
         if self.kind in (MULTICLASS, BINARY, MULTILABEL):
             out[prefix + "accuracy"] = s[_CORRECT] / elements
             if self.top_k:

@@ -47,7 +47,9 @@ def build_scheduler(optimizer: optim.Optimizer, cfg: TrainingConfig, steps_per_e
     if kind == "OneCycleLR":
         extra = {k: spec[k] for k in ("pct_start", "anneal_strategy", "div_factor", "final_div_factor", "three_phase")
                  if k in spec}
-        total = cfg.epochs * steps_per_epoch
+        total = cfg.epochs * steps_per_epoch  # optimizer steps (batches / accumulate_steps), up to max_steps
+        if cfg.max_steps is not None:
+            total = min(total, cfg.max_steps)
         return S.OneCycleLR(optimizer, max_lr=spec["max_lr"], total_steps=total, **extra), True
     if kind == "ReduceLROnPlateau":
         extra = {k: spec[k] for k in ("threshold", "cooldown", "min_lr") if k in spec}

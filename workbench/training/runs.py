@@ -1,7 +1,7 @@
 """Run folders: `<runs_dir>/<project-name>/<YYYYmmdd-HHMMSS>/`.
 
     project.wbproj   the project as it was trained (rewritten when the run is resumed)
-    metrics.jsonl    one JSON object per line: state, fit_start, epoch and confusion events
+    metrics.jsonl    one JSON object per line: state, fit_start, epoch, validation and confusion events
     checkpoint.pt    everything needed to resume, rewritten atomically after every epoch
     best.pt          the weights of the best epoch by the monitored metric
     final.pt         the weights when the run ended (completed or stopped)
@@ -34,7 +34,7 @@ from workbench.training.events import FINAL_STATES
 __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
            "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
 
-LOGGED_EVENTS = ("state", "fit_start", "epoch", "confusion", "checkpoint", "log")
+LOGGED_EVENTS = ("state", "fit_start", "epoch", "validation", "confusion", "checkpoint", "log")
 
 
 def default_runs_dir() -> Path:

@@ -24,7 +24,7 @@ from workbench.training import distributed
 from workbench.training.config import ConfigError, TrainingConfig, parse_config
 from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads, resolve_device
-from workbench.training.losses import Objective, ObjectiveError, make_objective
+from workbench.training.losses import Objective, ObjectiveError, choose_objective
 from workbench.training.runs import RunFolder, default_runs_dir, new_run_dir
 from workbench.training.metrics import available_metrics, check_metrics
 from workbench.training.trainer import FitResult, Trainer
@@ -105,7 +105,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     if problems:
         raise SetupError("; ".join(problems))
     try:
-        objective: Objective = make_objective(cfg.loss, bundle.task, output_info)
+        objective: Objective = choose_objective(cfg, bundle, output_info)
         check_metrics(cfg, available_metrics(objective, bundle, cfg))
     except (ObjectiveError, ConfigError) as exc:
         raise SetupError(str(exc)) from None
@@ -158,6 +158,9 @@ def _check_resumable(state: dict, cfg: TrainingConfig, path: Path) -> None:
     if done >= cfg.epochs and not state.get("batch"):
         raise SetupError(f"cannot resume {path}: it has already trained {done} epoch(s) of {cfg.epochs}; "
                          f"pass --epochs with a larger number to train longer")
+    if cfg.max_steps is not None and int(state.get("step", 0)) >= cfg.max_steps:
+        raise SetupError(f"cannot resume {path}: it has already trained {int(state.get('step', 0))} step(s) of "
+                         f"max_steps {cfg.max_steps}; pass --max-steps with a larger number to train longer")
     old = (state.get("config") or {}).get("epochs")
     if cfg.scheduler and cfg.scheduler["type"] == "OneCycleLR" and old not in (None, cfg.epochs):
         raise SetupError(f"cannot resume {path} with --epochs {cfg.epochs}: OneCycleLR was planned for {old} "

@@ -34,6 +34,10 @@ class StepLog:
         self.loss_sum, self.samples = loss_sum, samples
         self._mark = time.perf_counter()
 
+    def restart_clock(self) -> None:
+        """Time from now on (after a validation: samples/s counts training time only)."""
+        self._mark = time.perf_counter()
+
     def add(self, loss: torch.Tensor, n: int) -> None:
         self.losses.append(loss)
         self.sizes.append(n)

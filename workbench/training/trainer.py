@@ -6,10 +6,16 @@ says so (checked after every batch), and never raises out of `fit`: whatever goe
 ends the run in state "failed" with one clear message (failures.py) and keeps the last
 checkpoint. The hot loop does only what a hand-written loop does, plus appending the
 detached loss to a list and reading one flag.
+
+Steps are optimizer steps: with `accumulate_steps` k, k batches (micro-batches) make one
+step. `max_steps` ends the run at a step, mid-epoch if need be, as an epoch end would
+(validation, checkpoint, final.pt); `eval_every` validates every N steps as well, each
+validation a "validation" event that may write best.pt and a mid-epoch checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -24,13 +30,14 @@ from workbench.training import checkpoint as ckpt
 from workbench.training import distributed
 from workbench.training.batches import BatchSource
 from workbench.training.callbacks import CallbackList, EarlyStopping
+from workbench.training.checkpointing import enable_activation_checkpointing
 from workbench.training.config import TrainingConfig
 from workbench.training.control import RunControl
 from workbench.training.device import DevicePlan, plan_device
 from workbench.training.events import event
 from workbench.training.failures import TrainingFailure, explain
 from workbench.training.losses import Objective
-from workbench.training.metrics import MetricAccumulator, available_metrics, check_metrics
+from workbench.training.metrics import MetricAccumulator, available_metrics, check_metrics, perplexity
 from workbench.training.optim import Warmup, build_optimizer, build_scheduler, current_lr
 from workbench.training.runs import RunFolder
 from workbench.training.steplog import StepLog
@@ -150,8 +157,13 @@ class Trainer:
         distributed.init(dist, plan.device)
         self.model.to(plan.device)
         self.objective.to(plan.device)
+        if cfg.activation_checkpointing and not enable_activation_checkpointing(self.model):
+            self.emit("log", level="warning", message="training.activation_checkpointing: this model has no "
+                      "Transformer or GPT block to checkpoint; it trains as usual")
         self.multi_output = len(getattr(self.model, "output_names", ())) > 1
         self.net = distributed.wrap(self.model, dist, plan.device, find_unused=self.multi_output)
+        if cfg.compile:
+            self.net = torch.compile(self.net, backend=cfg.compile)
         dtype = self.objective.target_dtype
         b = self.bundle
         self.train_source = BatchSource("training", b.train, b.train_tensors, cfg.batch_size, plan, dtype, True,
@@ -160,12 +172,17 @@ class Trainer:
         if b.val is not None:
             self.val_source = BatchSource("validation", b.val, b.val_tensors, cfg.batch_size, plan, dtype, False,
                                           cfg.seed, dist, cfg.num_workers)
+        self.steps_per_epoch = -(-len(self.train_source) // cfg.accumulate_steps)
+        self.eval_every = cfg.eval_every if self.val_source is not None else None
+        if cfg.eval_every and self.val_source is None:
+            self.emit("log", level="warning", message="training.eval_every: this data has no validation set; "
+                      "nothing to validate")
         self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler, self.per_batch_scheduler = build_scheduler(self.optimizer, cfg, len(self.train_source))
+        self.scheduler, self.per_batch_scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         self.scaler = plan.scaler()
         self.warmup = Warmup(self.optimizer, cfg.warmup_steps) if cfg.warmup_steps else None
         metric, mode = cfg.monitored(b.val is not None)
-        self.best = {"metric": metric, "mode": mode, "value": None, "epoch": None}
+        self.best = {"metric": metric, "mode": mode, "value": None, "epoch": None, "step": None}
         self.steplog = StepLog(dist.world_size)
         if self.resume is not None:
             ckpt.restore_training_state(self, self.resume)
@@ -174,7 +191,10 @@ class Trainer:
         b = self.bundle
         self.emit(
             "fit_start", project=self.project_name, task=b.task, classes=b.classes, epochs=self.config.epochs,
-            start_epoch=self.epoch, start_batch=self._skip, steps_per_epoch=len(self.train_source),
+            start_epoch=self.epoch, start_batch=self._skip, start_step=self.step, steps_per_epoch=self.steps_per_epoch,
+            batches_per_epoch=len(self.train_source), accumulate_steps=self.config.accumulate_steps,
+            max_steps=self.config.max_steps, eval_every=self.eval_every,
+            objective="causal_lm" if self.objective.causal_lm else self.objective.name,
             batch_size=self.config.batch_size, train_samples=self.train_source.size,
             val_samples=self.val_source.size if self.val_source else 0, device=str(self.plan.device),
             amp=self.plan.amp_name, world_size=self.dist.world_size,
@@ -200,7 +220,8 @@ class Trainer:
             else:
                 self.steplog.start_epoch()
             done = self._train_epoch(epoch, skip)
-            if done < len(self.train_source):
+            spent = self._budget_spent()
+            if done < len(self.train_source) and not spent:
                 return self._stopped(epoch, done)
             metrics = self._end_epoch(epoch, time.perf_counter() - started)
             self.epoch = epoch
@@ -208,7 +229,12 @@ class Trainer:
             self.emit("epoch", **metrics)
             if self._confusion is not None:
                 self.emit("confusion", epoch=epoch, classes=self.bundle.classes, matrix=self._confusion)
-            self._save(epoch, improved=metrics["improved"])
+            if done < len(self.train_source):  # max_steps mid-epoch: a resume continues from this batch
+                self._save(epoch - 1, improved=metrics["improved"], batch=done)
+            else:
+                self._save(epoch, improved=metrics["improved"])
+            if spent:
+                return "completed", self._stop_message or f"reached max_steps ({cfg.max_steps} steps)"
             stop = self.should_stop or (self.dist.enabled and distributed.any_rank(
                 self.control.stop_requested, self.plan.device))
             if stop and epoch < cfg.epochs:
@@ -218,7 +244,8 @@ class Trainer:
         return "completed", self._stop_message
 
     def _train_epoch(self, epoch: int, skip: int) -> int:
-        """Train one epoch from batch `skip`; returns how many batches are done (fewer: stopped)."""
+        """Train one epoch from batch `skip`; returns how many batches are done (fewer: stopped,
+        or max_steps reached). Control and the step budget are obeyed between optimizer steps."""
         cfg = self.config
         net, objective, optimizer, scaler = self.net, self.objective, self.optimizer, self.scaler
         autocast = self.plan.autocast
@@ -237,29 +264,52 @@ class Trainer:
         check_control = not self.dist.enabled
         multi = self.multi_output
         total = len(self.train_source)
+        k = cfg.accumulate_steps
+        max_steps = cfg.max_steps
+        eval_every = self.eval_every
+        # with DDP, gradients are all-reduced on the last micro-batch of a step only
+        defer_sync = getattr(net, "no_sync", None) if k > 1 and self.dist.enabled else None
+        group_loss, group_n = 0.0, 0
         self._epoch_started = time.perf_counter()
         self._epoch_batch0 = skip
         self.model.train()
         batch = skip
         for inputs, target, n in self.train_source.batches(epoch, skip):
             self.last_inputs = inputs  # a reference, for diagnosing a failure (telemetry)
-            if use_amp:
-                with autocast():
+            place = batch % k
+            last = place == k - 1 or batch + 1 == total
+            if place == 0:
+                optimizer.zero_grad(set_to_none=True)
+            with defer_sync() if defer_sync is not None and not last else contextlib.nullcontext():
+                if use_amp:
+                    with autocast():
+                        output = net(*inputs)
+                        loss = objective(output[0] if multi else output, target)
+                else:
                     output = net(*inputs)
                     loss = objective(output[0] if multi else output, target)
+                total_loss = loss + l1 * sum(p.abs().sum() for p in l1_params) if l1 else loss
+                if k > 1:  # the mean over the step's micro-batches (the last step of an epoch may have fewer)
+                    total_loss = total_loss / min(k, total - (batch - place))
+                if use_scaler:
+                    scaler.scale(total_loss).backward()
+                else:
+                    total_loss.backward()
+            batch += 1
+            if k > 1:
+                group_loss, group_n = group_loss + loss.detach() * n, group_n + n
+                if not last:
+                    continue
+                step_loss, step_n = group_loss / group_n, group_n
+                group_loss, group_n = 0.0, 0
             else:
-                output = net(*inputs)
-                loss = objective(output[0] if multi else output, target)
-            total_loss = loss + l1 * sum(p.abs().sum() for p in l1_params) if l1 else loss
-            optimizer.zero_grad(set_to_none=True)
+                step_loss, step_n = loss.detach(), n
             if use_scaler:
-                scaler.scale(total_loss).backward()
                 if clip:
                     scaler.unscale_(optimizer)
                     nn.utils.clip_grad_norm_(params, clip["max_norm"], clip["norm_type"])
                 do_step = partial(scaler.step, optimizer)
             else:
-                total_loss.backward()
                 if clip:
                     nn.utils.clip_grad_norm_(params, clip["max_norm"], clip["norm_type"])
                 do_step = optimizer.step
@@ -272,16 +322,22 @@ class Trainer:
             if scheduler is not None:
                 scheduler.step()
             self.step += 1
-            batch += 1
-            steplog.add(loss.detach(), n)
+            steplog.add(step_loss, step_n)
             if self.step % log_every == 0:
                 self._log_step(epoch, batch, total)
             for hook in batch_hooks:
-                hook(self, batch - 1, loss.detach())
+                hook(self, batch - 1, step_loss)
+            if max_steps is not None and self.step >= max_steps:
+                break
+            if eval_every is not None and self.step % eval_every == 0 and batch < total:
+                self._validate_at_step(epoch, batch, total)
             if check_control and control.pending and batch < total and self._obey_control(epoch, batch, total):
                 break
         self._log_step(epoch, batch, total)
         return batch
+
+    def _budget_spent(self) -> bool:
+        return self.config.max_steps is not None and self.step >= self.config.max_steps
 
     def _log_step(self, epoch: int, batch: int, total: int) -> None:
         window = self.steplog.flush(self.step, epoch, batch)
@@ -324,6 +380,8 @@ class Trainer:
         lr = current_lr(self.optimizer, self.warmup, self.step)
         train_loss = self.steplog.epoch_loss
         metrics: dict = {"epoch": epoch, "epochs": cfg.epochs, "step": self.step, "train_loss": train_loss}
+        if self.objective.causal_lm:
+            metrics["train_perplexity"] = perplexity(train_loss)
         val, confusion = self._validate()
         metrics.update(val)
         if val:
@@ -335,13 +393,31 @@ class Trainer:
                 self.scheduler.step()
         self._epoch_seconds.append(seconds)
         samples = self.train_source.samples * self.dist.world_size
-        metrics.update(lr=lr, seconds=seconds, samples_per_s=samples / max(seconds, 1e-9),
-                       eta_s=sum(self._epoch_seconds) / len(self._epoch_seconds) * (cfg.epochs - epoch))
+        steps_left = (cfg.epochs - epoch) * self.steps_per_epoch
+        if cfg.max_steps is not None:
+            steps_left = max(0, min(steps_left, cfg.max_steps - self.step))
+        per_step = sum(self._epoch_seconds) / len(self._epoch_seconds) / max(self.steps_per_epoch, 1)
+        metrics.update(lr=lr, seconds=seconds, samples_per_s=samples / max(seconds, 1e-9), eta_s=per_step * steps_left)
         metrics["monitor"] = self.best["metric"]
         metrics["improved"] = self._improved(epoch, metrics)
+        if val and self.eval_every is not None:
+            self.emit("validation", epoch=epoch, step=self.step, **val, monitor=self.best["metric"],
+                      improved=metrics["improved"])
         self.last_metrics = metrics
         self._confusion = confusion
         return metrics
+
+    def _validate_at_step(self, epoch: int, batch: int, total: int) -> None:
+        """An `eval_every` validation mid-epoch: a "validation" event, best.pt when it improved,
+        and a checkpoint a resume continues from exactly."""
+        self._log_step(epoch, batch, total)  # the losses so far, counted in the checkpoint's partial epoch
+        val, _confusion = self._validate()
+        self.callbacks.call("on_validation_end", self, val)
+        improved = self._improved(epoch, val)
+        self.emit("validation", epoch=epoch, step=self.step, batch=batch, **val, monitor=self.best["metric"],
+                  improved=improved)
+        self._save(epoch - 1, improved=improved, batch=batch)
+        self.steplog.restart_clock()  # samples/s counts training time only
 
     @torch.no_grad()
     def _validate(self) -> tuple[dict, list | None]:
@@ -372,7 +448,7 @@ class Trainer:
         old = best["value"]
         better = old is None or (value < old if best["mode"] == "min" else value > old)
         if better:
-            best["value"], best["epoch"] = value, epoch
+            best["value"], best["epoch"], best["step"] = value, epoch, self.step
         return better
 
     # -- checkpoints ---------------------------------------------------------------------------
