@@ -376,7 +376,7 @@ def test_specs_are_documented():
     specs = [s for s in default_catalog() if s.category in FAMILIES]
     assert [s.name for s in specs] == [
         "RNN", "LSTM", "GRU", "Embedding", "PositionalEncoding", "MultiheadAttention",
-        "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer", "SequencePool",
+        "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer", "SequencePool", "GPTBlock",
     ]  # fmt: skip
     for spec in specs:
         assert spec.doc and "\n" not in spec.doc, spec.name

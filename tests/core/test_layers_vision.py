@@ -58,7 +58,7 @@ def test_families_register_in_order():
     assert [s.name for s in pool.SPECS] == [
         "MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "GlobalAvgPool",
     ]
-    assert [s.name for s in norm.SPECS] == ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+    assert [s.name for s in norm.SPECS] == ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "RMSNorm"]
     assert [s.name for s in regularisation.SPECS] == ["Dropout", "Dropout2d"]
     for spec in ALL_SPECS:
         assert spec.name in names

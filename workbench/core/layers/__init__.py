@@ -16,6 +16,7 @@ FAMILIES = (
     "merge",
     "recurrent",
     "sequence",
+    "gpt",
     "audio",
     "vision_backbones",
     "block",

@@ -1,4 +1,4 @@
-"""Element-wise activations and the (log-)softmax over one dimension."""
+"""Element-wise activations, the (log-)softmax over one dimension, and GLU."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from torch import nn
 
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import CHOICE, FLOAT, INT, Param
-from workbench.core.tensors import require_float, sample_dim
+from workbench.core.tensors import ShapeError, TensorInfo, require_float, sample_dim
 
 
 def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpec:
@@ -27,6 +27,27 @@ def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpe
         infer=infer,
         flops=no_flops,
     )
+
+
+def _infer_glu(inputs, p):
+    (x,) = inputs
+    require_float("GLU", x)
+    axis = sample_dim(p["dim"], x.rank)
+    size = x.shape[axis]
+    if size % 2:
+        raise ShapeError(f"GLU halves dim {p['dim']}, which must be even, but it is {size} in {x}")
+    return [TensorInfo(x.shape[:axis] + (size // 2,) + x.shape[axis + 1 :])]
+
+
+GLU = LayerSpec(
+    name="GLU",
+    category="activation",
+    doc="Gated linear unit: splits `dim` in halves a, b and returns a·sigmoid(b) (half the size).",
+    params=(Param("dim", INT, -1, "Dimension to split (batch is 0; negatives count from the end)"),),
+    construct=lambda inputs, p: Constructor(nn.GLU, dict(p), "nn.GLU"),
+    infer=_infer_glu,
+    flops=no_flops,
+)
 
 
 SPECS = (
@@ -56,4 +77,5 @@ SPECS = (
         "log(softmax(x)) along `dim`; pair with NLLLoss.",
         (Param("dim", INT, -1, "Dimension to normalise (batch is 0; negatives count from the end)"),),
     ),
+    GLU,
 )

@@ -1,4 +1,4 @@
-"""Normalisation: BatchNorm1d/2d, LayerNorm and GroupNorm.
+"""Normalisation: BatchNorm1d/2d, LayerNorm, GroupNorm and RMSNorm.
 
 The number of channels or the normalised shape is inferred from the input.
 """
@@ -163,4 +163,30 @@ GROUPNORM = LayerSpec(
     flops=no_flops,
 )
 
-SPECS = (BATCHNORM1D, BATCHNORM2D, LAYERNORM, GROUPNORM)
+def _infer_rmsnorm(inputs, p):
+    (x,) = inputs
+    require_float("RMSNorm", x)
+    if x.rank < 2:
+        raise ShapeError(f"RMSNorm expects [N, ..., F] but gets {x}")
+    return [x]
+
+
+def _construct_rmsnorm(inputs, p):
+    kwargs = {"normalized_shape": inputs[0].shape[-1], "eps": p["eps"], "elementwise_affine": p["elementwise_affine"]}
+    return Constructor(nn.RMSNorm, kwargs, "nn.RMSNorm")
+
+
+RMSNORM = LayerSpec(
+    name="RMSNorm",
+    category="norm",
+    doc="Scales each sample's last dimension to unit root-mean-square (no centring, no shift), as in LLaMA.",
+    params=(
+        Param("eps", FLOAT, 1e-6, "Added to the mean square to avoid dividing by zero", min=1e-12, max=1.0),
+        Param("elementwise_affine", BOOL, True, "Learn a scale per feature"),
+    ),
+    construct=_construct_rmsnorm,
+    infer=_infer_rmsnorm,
+    flops=no_flops,
+)
+
+SPECS = (BATCHNORM1D, BATCHNORM2D, LAYERNORM, GROUPNORM, RMSNORM)
