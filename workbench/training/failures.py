@@ -8,6 +8,7 @@ traceback for the submodule (named after its node id) whose frame it passed thro
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 import torch
@@ -91,6 +92,13 @@ def explain(exc: BaseException, model: nn.Module | None = None, batch_size: int 
             f"there and readable",
             details=details,
         )
+    if _from_compile(exc):
+        return TrainingFailure(
+            "config",
+            f"torch.compile could not compile the model ({_one_line(getattr(exc, 'inner_exception', None) or exc)}); "
+            f"set training.compile to false to train without it",
+            details=details,
+        )
     if isinstance(exc, torch.OutOfMemoryError):
         where = f" on {device}" if device is not None else ""
         smaller = f" such as {max(1, batch_size // 2)} (--batch-size {max(1, batch_size // 2)})" if batch_size else ""
@@ -120,6 +128,12 @@ def failing_node(exc: BaseException, model: nn.Module) -> str | None:
             return children[id(owner)]
         tb = tb.tb_next
     return None
+
+
+def _from_compile(exc: BaseException) -> bool:
+    """Whether torch.compile (dynamo or its backend) raised: only possible once it is loaded."""
+    dynamo = sys.modules.get("torch._dynamo.exc")
+    return dynamo is not None and isinstance(exc, dynamo.TorchDynamoException)
 
 
 def _one_line(exc: BaseException) -> str:
