@@ -7,6 +7,7 @@ or a tuple in Output-node order when there are several.
 
 from __future__ import annotations
 
+import keyword
 import operator
 import re
 from dataclasses import dataclass
@@ -110,4 +111,6 @@ def class_name(name: str) -> str:
     """A CamelCase Python class name from a project name ("digits-cnn" -> "DigitsCnn")."""
     words = re.findall(r"[A-Za-z0-9]+", name)
     result = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+    if keyword.iskeyword(result):  # "none" -> "None" would not be a name
+        return result + "Model"
     return result if result[0].isalpha() else "Model" + result

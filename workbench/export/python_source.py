@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from workbench.core.codegen import codegen
-from workbench.core.compile import CompileError, class_name
+from workbench.core.codegen import doc_text, generate
+from workbench.core.compile import CompileError
 from workbench.export import verify
 from workbench.export.errors import ExportError
 from workbench.export.model import BuiltModel
@@ -60,8 +60,9 @@ torch.save(results, outputs_file)
 
 
 def loader_source(cls: str, weights_name: str) -> str:
+    """`load()` for class `cls`; the weights file name (the user's choice) appears only escaped or as a literal."""
     return f'''def load(weights=None, map_location="cpu"):
-    """Build {cls} with the weights exported beside this file ({weights_name}), in eval mode."""
+    """Build {cls} with the weights exported beside this file ({doc_text(weights_name)}), in eval mode."""
     import os
 
     if weights is None:
@@ -75,10 +76,10 @@ def loader_source(cls: str, weights_name: str) -> str:
 def model_source(built: BuiltModel, weights_name: str) -> str:
     """The codegen file with `load()` added before its `__main__` block, which then uses it."""
     try:
-        source = codegen(built.graph, built.project_name, built.result)
+        generated = generate(built.graph, built.project_name, built.result)
     except CompileError as exc:
         raise ExportError(exc.reason, node_id=exc.node_id) from None
-    cls = class_name(built.project_name)
+    source, cls = generated.source, generated.class_name
     stub = loader_source(cls, weights_name)
     at = source.rfind(_MAIN)
     if at < 0:
