@@ -69,7 +69,7 @@ class CycleError(GraphError):
     pass
 
 
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would let a trailing newline through
 _RESERVED = frozenset({"self", "torch", "nn", "math", "F", "torchvision", "torchaudio"})
 
 
@@ -435,7 +435,7 @@ def _is_valid_id(node_id: str) -> bool:
 def _pos(pos) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in pos)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GraphError(f"a position must be two numbers [x, y], got {pos!r}") from None
     if not (math.isfinite(x) and math.isfinite(y)):
         raise GraphError(f"a position must be two finite numbers, got {pos!r}")

@@ -70,7 +70,9 @@ def _check_range(p: Param, value: float) -> None:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
+    if isinstance(x, int):  # float() of a huge int overflows
+        return str(x)
+    return str(int(x)) if x.is_integer() else repr(x)
 
 
 def _int(p: Param, value: Any) -> int:
@@ -85,7 +87,10 @@ def _int(p: Param, value: Any) -> int:
 def _float(p: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParamError(p.name, f"must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        value = float("inf")
     if value != value or value in (float("inf"), float("-inf")):
         raise ParamError(p.name, "must be a finite number")
     _check_range(p, value)
