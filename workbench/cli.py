@@ -43,9 +43,19 @@ def _load_plugins() -> None:
 
 
 def _print_diagnostics(diagnostics, stream) -> None:
+    from workbench.core.text import shorten
+
     for d in diagnostics:
-        where = d.node_id or "model"
-        print(f"{where}: {d.severity}: {d.text}", file=stream)
+        where = shorten(d.node_id or "model", 80)
+        print(f"{where}: {d.severity}: {shorten(d.text, 1000)}", file=stream)
+
+
+def _memory_warnings(project: Project, summary) -> list:
+    """Warnings when training this model would need most of this machine's memory."""
+    from workbench.core.size_budget import memory_warnings
+
+    training = project.training if isinstance(project.training, dict) else {}
+    return memory_warnings(summary.memory, training.get("optimizer"))
 
 
 def cmd_summary(args) -> int:
@@ -58,24 +68,30 @@ def cmd_summary(args) -> int:
         _print_diagnostics(result.diagnostics, sys.stderr)
         return EXIT_DIAGNOSTICS
     summary = summarize(project.graph, result)
+    warnings = _memory_warnings(project, summary)
     if args.json:
         print(json.dumps(summary.to_json()))
+        _print_diagnostics(warnings, sys.stderr)
     else:
         print(f"{project.name}")
         print(summary.table())
-        _print_diagnostics(result.diagnostics, sys.stdout)
+        _print_diagnostics([*result.diagnostics, *warnings], sys.stdout)
     return EXIT_OK
 
 
 def cmd_validate(args) -> int:
     from workbench.core.shapes import infer_shapes
+    from workbench.core.summary import summarize
 
     project = _load(args.file)
     result = infer_shapes(project.graph)
-    _print_diagnostics(result.diagnostics, sys.stdout)
+    diagnostics = result.diagnostics
+    if not result.errors:
+        diagnostics = [*diagnostics, *_memory_warnings(project, summarize(project.graph, result))]
+    _print_diagnostics(diagnostics, sys.stdout)
     if result.errors:
         return EXIT_DIAGNOSTICS
-    print(f"{project.name}: no errors ({len(result.diagnostics)} warning(s))")
+    print(f"{project.name}: no errors ({len(diagnostics)} warning(s))")
     return EXIT_OK
 
 
@@ -329,7 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return COMMANDS[args.command][0](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from workbench.core.text import shorten
+
+        print(f"error: {shorten(str(exc), 2000)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.text import describe, shorten
+
 # kinds of parameter
 INT = "int"
 FLOAT = "float"
@@ -21,6 +23,12 @@ INTS = "ints"  # an int, or a list of `length` ints (kernel_size=3 or [3, 5])
 PADDING = "padding"  # like INTS, or one of `choices` ("same", "valid")
 SHAPE = "shape"  # a list of ints (any length >= 1)
 KINDS = (INT, FLOAT, BOOL, CHOICE, STR, INTS, PADDING, SHAPE)
+
+# Sane bounds for every whole-number value, whatever a layer's own range says: torch
+# sizes are int64 and some kernels index with int32, so larger values only ever end in
+# an overflow (or an allocation no machine has) further down.
+MAX_INT = 2**31 - 1
+MAX_RANK = 12  # values in a list-of-ints parameter (shapes, kernel sizes, dims)
 
 
 class ParamError(Exception):
@@ -79,14 +87,16 @@ def _int(p: Param, value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not _is_int(value):
-        raise ParamError(p.name, f"must be a whole number, got {value!r}")
+        raise ParamError(p.name, f"must be a whole number, got {describe(value)}")
+    if not -MAX_INT <= value <= MAX_INT:
+        raise ParamError(p.name, f"must be between {-MAX_INT} and {MAX_INT}, got {describe(value, 40)}")
     _check_range(p, value)
     return value
 
 
 def _float(p: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParamError(p.name, f"must be a number, got {value!r}")
+        raise ParamError(p.name, f"must be a number, got {describe(value)}")
     try:
         value = float(value)
     except OverflowError:
@@ -99,20 +109,20 @@ def _float(p: Param, value: Any) -> float:
 
 def _bool(p: Param, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ParamError(p.name, f"must be true or false, got {value!r}")
+        raise ParamError(p.name, f"must be true or false, got {describe(value)}")
     return value
 
 
 def _choice(p: Param, value: Any) -> str:
     if value not in p.choices:
         options = ", ".join(repr(c) for c in p.choices)
-        raise ParamError(p.name, f"must be one of {options}, got {value!r}")
+        raise ParamError(p.name, f"must be one of {options}, got {describe(value)}")
     return value
 
 
 def _str(p: Param, value: Any) -> str:
     if not isinstance(value, str):
-        raise ParamError(p.name, f"must be text, got {value!r}")
+        raise ParamError(p.name, f"must be text, got {describe(value)}")
     return value
 
 
@@ -120,6 +130,8 @@ def _ints(p: Param, value: Any) -> int | tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         if p.length and len(value) != p.length:
             raise ParamError(p.name, f"needs {p.length} values, got {len(value)}")
+        if len(value) > MAX_RANK:
+            raise ParamError(p.name, f"takes at most {MAX_RANK} values, got {len(value)}")
         if not value:
             raise ParamError(p.name, "needs at least one value")
         return tuple(_int(p, v) for v in value)
@@ -134,18 +146,22 @@ def _padding(p: Param, value: Any):
 
 def _shape(p: Param, value: Any) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)) or not value:
-        raise ParamError(p.name, f"must be a list of whole numbers such as [1, 28, 28], got {value!r}")
+        raise ParamError(p.name, f"must be a list of whole numbers such as [1, 28, 28], got {describe(value)}")
+    if len(value) > MAX_RANK:
+        raise ParamError(p.name, f"takes at most {MAX_RANK} sizes, got {len(value)}")
     out = []
     for v in value:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if not _is_int(v):
-            raise ParamError(p.name, f"must be a list of whole numbers, got {value!r}")
+            raise ParamError(p.name, f"must be a list of whole numbers, got {describe(value)}")
+        if not -MAX_INT <= v <= MAX_INT:
+            raise ParamError(p.name, f"every size must be between {-MAX_INT} and {MAX_INT}, got {describe(v, 40)}")
         out.append(v)
     if p.min is not None:
         for v in out:
             if v < p.min:
-                raise ParamError(p.name, f"every size must be at least {_num(p.min)}, got {value!r}")
+                raise ParamError(p.name, f"every size must be at least {_num(p.min)}, got {describe(value)}")
     return tuple(out)
 
 
@@ -169,7 +185,7 @@ def resolve_params(schema: tuple[Param, ...], params: dict) -> dict:
     for name in params:
         if name not in known:
             listing = ", ".join(sorted(known)) or "none"
-            raise ParamError(str(name), f"unknown parameter (this layer takes: {listing})")
+            raise ParamError(shorten(str(name), 60), f"unknown parameter (this layer takes: {listing})")
     return {p.name: p.validate(params.get(p.name, p.default)) for p in schema}
 
 

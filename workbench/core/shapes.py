@@ -18,7 +18,8 @@ import torch
 from workbench.core.catalog import LayerSpec
 from workbench.core.graph import Graph, GraphEvent, missing_layer_message
 from workbench.core.params import ParamError
-from workbench.core.tensors import INT, ShapeError, TensorInfo
+from workbench.core.tensors import INT, ShapeError, TensorInfo, size_problem
+from workbench.core.text import shorten
 
 ERROR = "error"
 WARNING = "warning"
@@ -131,7 +132,10 @@ def _compute(spec: LayerSpec, params: dict, inputs: tuple[TensorInfo, ...]) -> _
     except ParamError as exc:
         return _Outcome(None, resolved, exc.reason, exc.name)
     except Exception as exc:  # a plugin's build or forward failed: still the user's layer
-        return _Outcome(None, resolved, f"{spec.name} failed: {type(exc).__name__}: {exc}")
+        return _Outcome(None, resolved, shorten(f"{spec.name} failed: {type(exc).__name__}: {exc}"))
+    problem = size_problem(outputs)
+    if problem is not None:
+        return _Outcome(None, resolved, problem)
     return _Outcome(outputs, resolved)
 
 

@@ -1,19 +1,19 @@
 """Per-node parameter counts and FLOPs, and the model summary table built from them.
 
 FLOPs follow torch.utils.flop_counter: 2 x multiply-accumulates of matrix products and
-convolutions, per sample. Parameter counts come from building the layer on the meta
-device (no memory, no initialisation), memoised like shapes.
+convolutions, per sample. Parameter counts come from the layer formulas in param_counts
+(nothing is built or allocated), and the same pass sizes the model's memory (size_budget).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from workbench.core.catalog import LayerSpec
 from workbench.core.graph import Graph
-from workbench.core.shapes import InferenceResult, freeze, infer_shapes
+from workbench.core.param_counts import ParamCount, count_params
+from workbench.core.shapes import InferenceResult, infer_shapes
+from workbench.core.size_budget import Budget, NodeCost, output_bytes
 from workbench.core.tensors import TensorInfo
 
 __all__ = ["NodeStats", "Summary", "node_stats", "summarize"]
@@ -35,6 +35,7 @@ class Summary:
     total_params: int
     trainable_params: int
     total_flops: int | None  # None when some live layer has no FLOPs formula
+    memory: Budget = Budget(())  # the live nodes' parameter, buffer and output sizes
 
     def to_json(self) -> dict:
         return {
@@ -44,6 +45,7 @@ class Summary:
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
             "total_flops": self.total_flops,
+            "memory": self.memory.to_json(),
         }
 
     def table(self) -> str:
@@ -62,6 +64,7 @@ class Summary:
         lines = [line(header), rule, *(line(r) for r in rows), rule]
         lines.append(f"total params: {self.total_params:,} ({self.trainable_params:,} trainable)")
         lines.append(f"total FLOPs per sample: {total_flops}")
+        lines.extend(self.memory.lines())
         return "\n".join(lines)
 
 
@@ -69,41 +72,16 @@ def _count(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def node_stats(spec: LayerSpec, resolved: dict, inputs: tuple[TensorInfo, ...], outputs) -> tuple[int, int, int | None]:
-    """(parameters, trainable parameters, FLOPs or None) for one layer."""
-    params, trainable = _param_counts(spec, freeze(resolved), resolved, inputs)
+def node_stats(spec: LayerSpec, resolved: dict, inputs: tuple[TensorInfo, ...], outputs) -> tuple[ParamCount, int | None]:
+    """(parameter counts, FLOPs or None) for one layer."""
     flops = spec.flops(list(inputs), list(outputs), resolved) if spec.flops is not None else None
-    return params, trainable, flops
-
-
-_PARAM_CACHE: dict = {}
-
-
-def _param_counts(spec: LayerSpec, key, resolved: dict, inputs) -> tuple[int, int]:
-    cache_key = (spec.name, id(spec), key, inputs)
-    hit = _PARAM_CACHE.get(cache_key)
-    if hit is None:
-        if spec.count_params is not None:
-            hit = spec.count_params(list(inputs), resolved)
-        elif spec.construct is None:
-            hit = (0, 0)
-        else:
-            try:
-                with torch.device("meta"):
-                    module = spec.build(list(inputs), resolved)
-            except Exception:  # some layers (torchaudio mel filterbanks) can't be built on meta
-                module = spec.build(list(inputs), resolved)
-            total = sum(p.numel() for p in module.parameters())
-            trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-            hit = (total, trainable)
-        _PARAM_CACHE[cache_key] = hit
-    return hit
+    return count_params(spec, resolved, inputs), flops
 
 
 def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
     """Stats for every node in topological order; totals count only nodes feeding an Output."""
     result = result or infer_shapes(graph)
-    rows = []
+    rows, costs = [], []
     total = trainable_total = 0
     flops_total: int | None = 0
     feeds: dict[str, list] = {}
@@ -119,10 +97,11 @@ def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
         spec = graph.spec(node_id)
         edges = sorted(feeds.get(node_id, ()), key=lambda e: e.target_port)
         inputs = tuple(result.outputs[e.source][e.source_port] for e in edges)
-        params, trainable, flops = node_stats(spec, result.resolved[node_id], inputs, outs)
-        rows.append(NodeStats(node_id, node.type, shape, params, trainable, flops))
+        counted, flops = node_stats(spec, result.resolved[node_id], inputs, outs)
+        rows.append(NodeStats(node_id, node.type, shape, counted.params, counted.trainable, flops))
         if node_id in result.live:
-            total += params
-            trainable_total += trainable
+            total += counted.params
+            trainable_total += counted.trainable
             flops_total = None if flops is None or flops_total is None else flops_total + flops
-    return Summary(tuple(rows), total, trainable_total, flops_total)
+            costs.append(NodeCost(node_id, counted.params, counted.trainable, counted.buffers, output_bytes(outs)))
+    return Summary(tuple(rows), total, trainable_total, flops_total, Budget(tuple(costs)))

@@ -6,7 +6,10 @@ every message and every `dim` parameter counts the batch as dimension 0, as torc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from workbench.core.params import MAX_INT
 
 FLOAT = "float32"
 INT = "int64"
@@ -32,6 +35,23 @@ class TensorInfo:
 
     def __str__(self) -> str:
         return format_shape(self.shape)
+
+
+# Per-sample elements past which no batch fits in any machine's memory and int64 element
+# counts start to overflow (2**48 float32 values are 1 PiB).
+MAX_ELEMENTS = 2**48
+
+
+def size_problem(infos) -> str | None:
+    """Why tensors of these per-sample shapes can never exist, or None when they can."""
+    for info in infos:
+        for d in info.shape:
+            if not 0 <= d <= MAX_INT:
+                return f"makes a tensor {format_shape(info.shape)}: every size must be between 0 and {MAX_INT}"
+        if math.prod(info.shape) > MAX_ELEMENTS:
+            return (f"makes a tensor {format_shape(info.shape)} of {math.prod(info.shape):.3g} elements per "
+                    f"sample, more than any machine can hold (at most {MAX_ELEMENTS:.3g})")
+    return None
 
 
 def format_shape(shape) -> str:

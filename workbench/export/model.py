@@ -22,6 +22,7 @@ from workbench.core.project import Project
 from workbench.core.shapes import InferenceResult, infer_shapes
 from workbench.core.tensors import TensorInfo
 from workbench.export.errors import ExportError
+from workbench.export.preflight import check_memory
 from workbench.export.report import ExportReport, TensorSpec
 from workbench.export.verify import EXPORT_BATCH, STATIC_BATCH, model_inputs, verification_batches
 from workbench.export.weights import WeightsError, apply_state_dict, load_weights
@@ -103,6 +104,8 @@ def build_model(project: Project, weights: str | os.PathLike | None = None) -> B
         except WeightsError as exc:
             raise ExportError(str(exc)) from None
     result = infer_shapes(project.graph)
+    if result.ok:
+        check_memory(project.graph, result)  # before anything is allocated
     try:
         plan = plan_model(project.graph, result)
         with torch.random.fork_rng(devices=[]):

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.compile import ModelPlan
-from workbench.core.shapes import freeze
+from workbench.core.graph import Graph
+from workbench.core.shapes import InferenceResult, freeze
 from workbench.core.tensors import TensorInfo
 from workbench.export.errors import ExportError, short_reason
 from workbench.export.onnx_exporters import EXPORTERS, ExporterFailed, exporter_limit, run_exporter
 from workbench.export.report import EXPORTER_TITLES
 from workbench.export.verify import DEFAULT_TOKEN_LIMIT, EXPORT_BATCH, STATIC_BATCH, example_inputs
 
-__all__ = ["Preflight", "clear_cache", "diagnose", "preflight"]
+__all__ = ["Preflight", "check_memory", "clear_cache", "diagnose", "preflight"]
 
 _cache: dict[tuple, str | None] = {}  # probe key -> None (exports) or the reason it does not
 
@@ -145,6 +146,19 @@ def preflight(plan: ModelPlan, node_types: dict[str, str], opset: int, dynamic_b
         limits=limits,
         failures=failures,
     )
+
+
+def check_memory(graph: Graph, result: InferenceResult) -> None:
+    """Refuse, before the model is built, one whose weights (or a verification batch's largest
+    output) cannot fit in this machine's RAM: exports build and verify on the CPU."""
+    from workbench.core.size_budget import FP32, available_memory, refusal
+    from workbench.core.summary import summarize
+
+    problem = refusal(summarize(graph, result).memory, available_memory(), state_copies=None, batch=EXPORT_BATCH,
+                      activation_bytes=FP32)
+    if problem is not None:
+        node, why = problem
+        raise ExportError(f"the model does not fit: {why}", node_id=node)
 
 
 def diagnose(

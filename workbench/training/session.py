@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from workbench.core.compile import CompileError, compile_graph, plan_model
+from workbench.core.graph import Graph
 from workbench.core.project import Project
 from workbench.core.shapes import infer_shapes
 from workbench.core.tensors import TensorInfo
@@ -90,7 +91,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     except ConfigError as exc:
         raise SetupError(str(exc)) from None
     try:
-        resolve_device(cfg.device)
+        device = resolve_device(cfg.device, dist.local_rank if dist.enabled else None)
     except ConfigError as exc:
         raise SetupError(str(exc)) from None
     inputs, output_info = graph_io(project)
@@ -110,6 +111,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     except (ObjectiveError, ConfigError) as exc:
         raise SetupError(str(exc)) from None
     state = _read_resume(resume) if resume is not None else None
+    check_memory(project.graph, cfg, device)
     seed_everything(cfg.seed)
     try:
         model = compile_graph(project.graph, project.name)
@@ -132,6 +134,19 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     trainer = Trainer(model, bundle, cfg, objective, callbacks=callbacks, run=run, control=control, dist=dist,
                       resume=state, project_name=project.name, num_threads=num_threads)
     return Session(project, cfg, trainer, run, dist)
+
+
+def check_memory(graph: Graph, cfg: TrainingConfig, device: torch.device) -> None:
+    """Refuse, before anything is built, a model whose weights, gradients and optimizer state
+    (or one batch's largest output) cannot fit in `device`'s free memory."""
+    from workbench.core.size_budget import available_memory, optimizer_state_copies, refusal
+    from workbench.core.summary import summarize
+
+    problem = refusal(summarize(graph).memory, available_memory(device),
+                      state_copies=optimizer_state_copies(cfg.optimizer), batch=cfg.batch_size, optimizer=cfg.optimizer)
+    if problem is not None:
+        node, why = problem
+        raise SetupError(f"{node}: the model does not fit: {why}")
 
 
 def _read_resume(path: Path) -> dict:
