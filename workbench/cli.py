@@ -124,7 +124,8 @@ def cmd_train(args) -> int:
     project = _load(args.file)
     try:
         return commands.train(project, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
-                              runs_dir=args.runs_dir, resume=args.resume, as_json=args.json)
+                              runs_dir=args.runs_dir, resume=args.resume, as_json=args.json,
+                              max_steps=args.max_steps)
     except SetupError as exc:
         raise UserError(str(exc)) from None
 
@@ -254,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("file", help="a .wbproj project file")
     train.add_argument("--epochs", type=_positive_int, help="train this many epochs (default: the project's)")
     train.add_argument("--batch-size", type=_positive_int, help="samples per step (per process under torchrun)")
+    train.add_argument("--max-steps", type=_positive_int, metavar="N",
+                       help="end the run at optimizer step N, even mid-epoch (or after the epochs, whichever comes "
+                       "first; default: the project's training.max_steps)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default: the project's)")
     train.add_argument("--runs-dir", help="folder that holds run folders (default: ./runs)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder from its last checkpoint")
