@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import keyword
 import math
-import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,6 +23,7 @@ from workbench.core.blocks import build_block
 from workbench.core.compile import CompileError, ModelPlan, class_name, plan_model
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult
+from workbench.core.source_copy import helper_sources
 
 __all__ = ["Generated", "codegen", "doc_text", "generate"]
 
@@ -83,7 +83,7 @@ def _helper_names(graph: Graph, plan_of: Callable[[Graph], ModelPlan]) -> set[st
             if g.nodes[step.node_id].type == "Block" and ctor.cls is build_block:
                 stack.append(ctor.kwargs["graph"])
             elif ctor.qualname is None:
-                names.add(ctor.cls.__name__)
+                names.update(helper_sources(ctor.cls))
     return names
 
 
@@ -119,13 +119,16 @@ class _Writer:
             else:
                 self.qualnames.append(ctor.qualname or "")
                 if ctor.qualname is None:
-                    self.classes.setdefault(ctor.cls.__name__, textwrap.dedent(inspect.getsource(ctor.cls)))
+                    for helper, text in helper_sources(ctor.cls).items():
+                        self.classes.setdefault(helper, text)
                     callee = ctor.cls.__name__
                 else:
                     callee = ctor.qualname
                 init_lines.append(f"self.{step.node_id} = {callee}({_arguments(step.node_id, ctor.cls, ctor.kwargs)})")
             args = ", ".join(_ref(s, multi) for s in step.sources)
             forward_lines.append(f"{step.node_id} = self.{step.node_id}({args})")
+        for head, table in plan.ties:
+            init_lines.append(f"self.{head}.weight = self.{table}.weight  # tied: one parameter under both names")
         returned = [_ref(s, multi) for s in plan.outputs]
         forward_lines.append("return " + (returned[0] if len(returned) == 1 else ", ".join(returned)))
 

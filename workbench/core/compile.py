@@ -18,6 +18,7 @@ from torch import nn
 from workbench.core.catalog import Constructor
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult, infer_shapes
+from workbench.core.tying import valid_ties
 
 __all__ = ["CompileError", "LayerStep", "ModelPlan", "class_name", "compile_graph", "plan_model"]
 
@@ -48,6 +49,7 @@ class ModelPlan:
     outputs: tuple[tuple[str, int], ...]  # what each Output node returns, in node order
     output_ids: tuple[str, ...]
     result: InferenceResult
+    ties: tuple[tuple[str, str], ...] = ()  # (layer, layer whose weight it shares): core/tying.py
 
 
 def plan_model(graph: Graph, result: InferenceResult | None = None) -> ModelPlan:
@@ -75,7 +77,8 @@ def plan_model(graph: Graph, result: InferenceResult | None = None) -> ModelPlan
         spec = graph.spec(node_id)
         infos = [result.outputs[s][p] for s, p in sources]
         steps.append(LayerStep(node_id, spec.constructor(infos, result.resolved[node_id]), sources, spec.outputs))
-    return ModelPlan(tuple(inputs), tuple(steps), tuple(outputs), tuple(output_ids), result)
+    ties = valid_ties(graph, result.outputs, result.resolved, result.live)
+    return ModelPlan(tuple(inputs), tuple(steps), tuple(outputs), tuple(output_ids), result, tuple(ties.items()))
 
 
 def compile_graph(graph: Graph, name: str = "Model", result: InferenceResult | None = None) -> fx.GraphModule:
@@ -102,6 +105,8 @@ def compile_graph(graph: Graph, name: str = "Model", result: InferenceResult | N
     returned = [value(s, multi) for s in plan.outputs]
     g.output(returned[0] if len(returned) == 1 else tuple(returned))
     module = fx.GraphModule(root, g, class_name=class_name(name))
+    for head, table in plan.ties:
+        module.get_submodule(head).weight = module.get_submodule(table).weight
     module.input_names = plan.inputs
     module.output_names = plan.output_ids
     return module

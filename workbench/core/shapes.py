@@ -20,6 +20,7 @@ from workbench.core.graph import Graph, GraphEvent, missing_layer_message
 from workbench.core.params import ParamError
 from workbench.core.tensors import INT, ShapeError, TensorInfo, size_problem
 from workbench.core.text import shorten
+from workbench.core.tying import TIE_PARAM, tie_problems
 
 ERROR = "error"
 WARNING = "warning"
@@ -246,6 +247,8 @@ class ShapeInference:
             for node_id in cycle:
                 diagnostics.append(Diagnostic(node_id, ERROR, f"is part of a cycle ({loop}); remove one of its edges"))
         live = _graph_diagnostics(graph, diagnostics)
+        for node_id, problem in tie_problems(graph, outputs, resolved, live):
+            diagnostics.append(Diagnostic(node_id, ERROR, problem, TIE_PARAM))
         return InferenceResult(outputs, resolved, diagnostics, order, live)
 
 

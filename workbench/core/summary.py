@@ -7,7 +7,7 @@ convolutions, per sample. Parameter counts come from the layer formulas in param
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.core.catalog import LayerSpec
 from workbench.core.graph import Graph
@@ -15,6 +15,7 @@ from workbench.core.param_counts import ParamCount, count_params
 from workbench.core.shapes import InferenceResult, infer_shapes
 from workbench.core.size_budget import Budget, NodeCost, output_bytes
 from workbench.core.tensors import TensorInfo
+from workbench.core.tying import tied_numel, valid_ties
 
 __all__ = ["NodeStats", "Summary", "node_stats", "summarize"]
 
@@ -81,6 +82,7 @@ def node_stats(spec: LayerSpec, resolved: dict, inputs: tuple[TensorInfo, ...], 
 def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
     """Stats for every node in topological order; totals count only nodes feeding an Output."""
     result = result or infer_shapes(graph)
+    ties = valid_ties(graph, result.outputs, result.resolved, result.live)
     rows, costs = [], []
     total = trainable_total = 0
     flops_total: int | None = 0
@@ -98,6 +100,9 @@ def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
         edges = sorted(feeds.get(node_id, ()), key=lambda e: e.target_port)
         inputs = tuple(result.outputs[e.source][e.source_port] for e in edges)
         counted, flops = node_stats(spec, result.resolved[node_id], inputs, outs)
+        if node_id in ties:  # the shared weight is counted once, on the Embedding
+            shared = tied_numel(result.resolved[node_id], inputs)
+            counted = replace(counted, params=counted.params - shared, trainable=counted.trainable - shared)
         rows.append(NodeStats(node_id, node.type, shape, counted.params, counted.trainable, flops))
         if node_id in result.live:
             total += counted.params

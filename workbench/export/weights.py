@@ -46,6 +46,7 @@ __all__ = [
     "load_weights",
     "read_weights_file",
     "save_checkpoint",
+    "tied_keys",
 ]
 
 RUN_FILES = ("best.pt", "final.pt", "checkpoint.pt")  # preference order inside a run folder
@@ -155,9 +156,13 @@ def load_weights(path: str | os.PathLike) -> LoadedWeights:
 
 
 def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> None:
-    """Raise WeightsError listing missing, unexpected and mis-shaped keys (a few of each)."""
+    """Raise WeightsError listing missing, unexpected and mis-shaped keys (a few of each).
+
+    Tied weights (one parameter under several keys) need only one of their keys in the file,
+    and where the file holds several they must agree."""
     expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
+    groups = tied_keys(model)
+    missing = [k for k in expected if k not in state_dict and not any(o in state_dict for o in groups.get(k, ()))]
     unexpected = [k for k in state_dict if k not in expected]
     mismatched = [
         f"{k} is {list(state_dict[k].shape)} in the file but {list(v.shape)} in the model"
@@ -171,6 +176,8 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -
         problems.append(f"unexpected {len(unexpected)} key(s): {_few(unexpected)}")
     if mismatched:
         problems.append(f"{len(mismatched)} shape mismatch(es): {_few(mismatched, sep='; ')}")
+    if not mismatched:
+        problems.extend(_tie_conflicts(groups, state_dict))
     if problems:
         raise WeightsError("the weights do not fit this model: " + "; ".join(problems))
 
@@ -184,7 +191,31 @@ def apply_state_dict(model: nn.Module, weights: LoadedWeights | Mapping[str, tor
         if isinstance(weights, LoadedWeights):
             raise WeightsError(f"{weights.path}: {exc}") from None
         raise
+    state = dict(state)
+    for key, others in tied_keys(model).items():  # a tied key the file left out: its twin's tensor
+        if key not in state:
+            state[key] = next(state[o] for o in others if o in state)
     model.load_state_dict(state, strict=True)
+
+
+def tied_keys(model: nn.Module) -> dict[str, tuple[str, ...]]:
+    """State-dict key -> the other keys naming the same parameter (weight tying); untied keys absent."""
+    by_tensor: dict[int, list[str]] = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        by_tensor.setdefault(id(tensor), []).append(key)
+    return {k: tuple(o for o in keys if o != k) for keys in by_tensor.values() if len(keys) > 1 for k in keys}
+
+
+def _tie_conflicts(groups: dict[str, tuple[str, ...]], state: Mapping[str, torch.Tensor]) -> list[str]:
+    problems, seen = [], set()
+    for key, others in groups.items():
+        present = [k for k in (key, *others) if k in state]
+        if key in seen or len(present) < 2:
+            continue
+        seen.update(present)
+        if not all(torch.equal(state[present[0]], state[k].to(state[present[0]].dtype)) for k in present[1:]):
+            problems.append(f"{' and '.join(present)} are one tied weight in this model but differ in the file")
+    return problems
 
 
 def _strip_wrappers(state: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Fully connected layers."""
+"""Fully connected layers. A Linear may share its weight with an Embedding (see core/tying.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from torch import nn
 
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
-from workbench.core.params import BOOL, INT, Param
+from workbench.core.params import BOOL, INT, STR, Param
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
 
 
@@ -35,6 +35,13 @@ LINEAR = LayerSpec(
     params=(
         Param("out_features", INT, 64, "Number of output features", min=1, max=1_000_000),
         Param("bias", BOOL, True, "Learn an additive bias"),
+        Param(
+            "tie_weight",
+            STR,
+            None,
+            "Id of an Embedding whose [vocab, d] table this layer uses as its weight (a language-model head); empty: its own",
+            optional=True,
+        ),
     ),
     construct=_construct_linear,
     infer=_infer_linear,
