@@ -1,5 +1,7 @@
 """The "Training settings" dock: optimizer, loss, scheduler, epochs, batch size, L1, grad
-clip, early stopping, device, AMP and seed of the current project.
+clip, early stopping, device, AMP and seed of the current project, and the options large
+models need: objective (causal LM), max steps, validation every N steps, gradient
+accumulation, activation checkpointing and torch.compile.
 
 Every edit builds a new training dict, checks it with `parse_config`, and — only when it is
 valid — pushes a SectionCommand on the document's undo stack (keystrokes in one field merge).
@@ -23,12 +25,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.training.config import LOSSES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config
+from workbench.training.config import (
+    COMPILE_BACKENDS, LOSSES, OBJECTIVES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config,
+)
 from workbench.ui.settings_panels.common import SectionCommand, mark, vertical_scroller
 
 MISSING = object()
 AMP_CHOICES = [("auto (on for CUDA)", "auto"), ("on", True), ("off", False), ("bf16", "bf16"), ("fp16", "fp16")]
-METRICS = ["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
+METRICS = ["val_loss", "val_accuracy", "val_perplexity", "train_loss", "train_accuracy"]
+COMPILE_CHOICES = ["off", *COMPILE_BACKENDS]
+# a field whose value here means "not set": the key is left out of the project
+UNSET = {"objective": "auto", "max_steps": 0, "eval_every": 0, "accumulate_steps": 1,
+         "activation_checkpointing": False, "compile": "off"}
 
 # optimizer params shown per type, with (label, default, kind)
 OPT_FIELDS = {
@@ -94,6 +102,13 @@ def _int(minimum=0, maximum=1_000_000) -> QSpinBox:
     return w
 
 
+def _optional_int() -> QSpinBox:
+    """A whole number >= 1, or 0 shown as "off" (the setting left out)."""
+    w = _int(0, 1_000_000_000)
+    w.setSpecialValueText("off")
+    return w
+
+
 class TrainingPanel(QWidget):
     applied = Signal()  # a valid edit reached the project
 
@@ -138,6 +153,18 @@ class TrainingPanel(QWidget):
         self.form.addRow("Found", self.device_info)
         self.amp = add("amp", "Mixed precision (AMP)", self._combo([label for label, _ in AMP_CHOICES]))
         add("seed", "Seed", _int(0, 2**31 - 1))
+        hint = self._hint
+        add("objective", "Objective", self._combo(list(OBJECTIVES)))
+        hint(add("max_steps", "Max steps", _optional_int()),
+             "End the run at this optimizer step, even mid-epoch (or after the epochs, whichever comes first)")
+        hint(add("eval_every", "Validate every (steps)", _optional_int()),
+             "Validate every N optimizer steps as well as at each epoch end; best.pt follows these validations")
+        hint(add("accumulate_steps", "Accumulate batches", _int(1)),
+             "One optimizer step per this many batches: the effective batch size is batch size x this")
+        hint(add("activation_checkpointing", "Activation checkpointing", QCheckBox("on")),
+             "Recompute each Transformer/GPT block's activations in the backward pass: less memory, more time")
+        hint(add("compile", "torch.compile", self._combo(COMPILE_CHOICES)),
+             "Compile the model for training (inductor: fastest; the first steps wait for the compiler)")
 
         self.message = QLabel()
         self.message.setObjectName("training_settings_message")
@@ -156,6 +183,10 @@ class TrainingPanel(QWidget):
         w = QComboBox()
         w.addItems(items)
         return w
+
+    def _hint(self, widget: QWidget, text: str) -> None:
+        """A tooltip on the field's label (the field's own tooltip shows its error)."""
+        self.form.labelForField(widget).setToolTip(text)
 
     def _add(self, key: str, label: str, widget: QWidget) -> QWidget:
         widget.setObjectName(key)
@@ -235,6 +266,11 @@ class TrainingPanel(QWidget):
             self._set("early_stopping.metric", es.get("metric", "val_loss"))
             self._set("early_stopping.patience", es.get("patience", 5))
             self._set("device", t.get("device", "auto"))
+            for key, unset in UNSET.items():
+                value = t.get(key, unset)
+                self._set(key, unset if value is None or value is False else value)
+            if t.get("compile") is True:
+                self._set("compile", COMPILE_BACKENDS[0])
             amp = t.get("amp", "auto")
             self.amp.setCurrentIndex(next((i for i, (_l, v) in enumerate(AMP_CHOICES) if v == amp and type(v) is type(amp)), 0))
             for w in self.widgets.values():
@@ -337,6 +373,11 @@ class TrainingPanel(QWidget):
                 t["grad_clip"] = value
             else:
                 t.pop("grad_clip", None)
+        elif key in UNSET:
+            if value == UNSET[key]:
+                t.pop(key, None)
+            else:
+                t[key] = value
         else:
             t[key] = value
         return t
