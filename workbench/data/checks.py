@@ -2,7 +2,7 @@
 
 Run before training: input count/shape/dtype against the graph's Input nodes, the number
 of classes (or regression width, or reconstruction shape) against the model's output, and
-the kind of target against the loss.
+the kind of target against the loss. `describe_paths` says which files it all came from.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def check_compatibility(
     if output_info is not None:
         messages += _check_output(bundle, output_info, loss_type)
     return messages
+
+
+def describe_paths(bundle: DataBundle) -> list[str]:
+    """Where the data was read from: one "field: absolute path" line per path the data
+    section named (relative ones resolved against the project's folder)."""
+    return [f"{name}: {path}" for name, path in (bundle.extra.get("paths") or {}).items()]
 
 
 def _shape(shape) -> str:

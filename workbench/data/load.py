@@ -27,8 +27,10 @@ def load_data(data_cfg: dict, inputs: dict[str, TensorInfo], seed: int, base_dir
     """Build the train/validation sets the project's data section describes.
 
     `inputs` are the graph's Input nodes (id -> per-sample TensorInfo, in graph order); the
-    bundle's inputs are named after them. Relative paths resolve against `base_dir`.
-    Raises DataError, naming the field, for anything misconfigured or missing.
+    bundle's inputs are named after them. Relative paths resolve against `base_dir` (the
+    project's folder: data_base_dir); bundle.extra["paths"] maps each path field to the
+    absolute path it named. Raises DataError, naming the field, for anything misconfigured
+    or missing.
     """
     if not isinstance(data_cfg, dict):
         raise DataError(f"the data section must be an object, got {type(data_cfg).__name__}")
@@ -54,6 +56,7 @@ def load_data(data_cfg: dict, inputs: dict[str, TensorInfo], seed: int, base_dir
     bundle = match_inputs(bundle, list(request.inputs))
     if specs:
         bundle = apply_augmentation(bundle, specs, request.seed)
+    bundle.extra["paths"] = {name: str(path) for name, path in request.params.resolved.items()}
     return bundle
 
 

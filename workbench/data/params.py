@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.data.bundle import DataError
+from workbench.data.paths import resolve_data_path
 
 _MISSING = object()
 
@@ -24,6 +25,7 @@ class Params:
         self._params = params
         self.source = source
         self.prefix = prefix
+        self.resolved: dict[str, Path] = {}  # field -> the absolute path it named (see path())
 
     def __contains__(self, name: str) -> bool:
         return self._params.get(name) is not None
@@ -89,12 +91,19 @@ class Params:
         return list(value)
 
     def path(self, name: str, base_dir: Path, default: Any = _MISSING, kind: str = "file", exists: bool = True) -> Path:
-        """A file or folder path; relative paths resolve against the project's folder."""
+        """A file or folder path, resolved by `resolve_data_path` (relative: the project's
+        folder) and recorded in `resolved`, so checks can show where the data really is."""
         value = self.str(name, default)
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            path = Path(base_dir) / path
+        try:
+            path = resolve_data_path(value, base_dir)
+        except ValueError as exc:
+            raise self.error(name, f"is not a usable path ({exc}): {value!r}") from None
+        self.resolved[self.field(name)] = path
+        if kind == "folder" and path.exists() and not path.is_dir():
+            raise self.error(name, f"names {path}, which is not a folder")
         if exists:
+            if kind == "file" and path.exists() and not path.is_file():
+                raise self.error(name, f"names {path}, which is not a regular file")
             if kind == "file" and not path.is_file():
                 raise self.error(name, f"names a file that does not exist: {path}")
             if kind == "folder" and not path.is_dir():

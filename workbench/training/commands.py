@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from workbench.core.project import Project, ProjectError
+from workbench.data.checks import describe_paths
 from workbench.training import distributed
 from workbench.training.console import ConsolePrinter, JsonPrinter, format_duration, format_metrics
 from workbench.training.control import RunControl
@@ -43,6 +44,9 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
     session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
                       resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,
                       num_threads=threads)
+    if dist.is_main and not as_json:  # where the data really comes from (relative: the project's folder)
+        for line in describe_paths(session.trainer.bundle):
+            print(f"reading {line}")
     previous = _stop_on_interrupt(control)
     try:
         result = session.fit()

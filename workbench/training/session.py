@@ -84,6 +84,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
             write_run: bool = True) -> Session:
     """Check everything, build the model and data, create (or reopen) the run folder."""
     from workbench.data import DataError, check_compatibility, load_data
+    from workbench.data.paths import data_base_dir
 
     dist = dist or distributed.detect()
     try:
@@ -95,7 +96,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     except ConfigError as exc:
         raise SetupError(str(exc)) from None
     inputs, output_info = graph_io(project)
-    base_dir = project.path.parent if project.path else Path.cwd()
+    base_dir = data_base_dir(project.path)
     try:
         bundle = load_data(project.data, inputs, cfg.seed, base_dir)
     except DataError as exc:

@@ -1,7 +1,8 @@
 """`speechcommands`: torchaudio's SPEECHCOMMANDS (v0.02) from a local root folder.
 
-params: root ("data"; the files live in <root>/SpeechCommands/speech_commands_v0.02/),
-download (false: never fetches unless asked), labels (a list of words to keep, e.g.
+params: root ("data", relative to the project's folder; the files live in
+<root>/SpeechCommands/speech_commands_v0.02/), download (false: never fetches unless asked;
+when asked, writes only under the root), labels (a list of words to keep, e.g.
 ["yes", "no"]; default all 35), sample_rate (16000), use_test_split (true: validate on
 the dataset's "validation" list; false: split its "training" part by val_fraction).
 Clips are read with the stdlib WAV reader and fitted to the Input's [C, S] as audio_folder does.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.data.bundle import DataBundle, DataError
+from workbench.data.paths import DEFAULT_ROOT, check_download_root
 from workbench.data.request import Request
 from workbench.data.sources.audio import WavSet, wav_bundle
 from workbench.data.sources.waveforms import clip_shape
@@ -19,6 +21,7 @@ from workbench.data.splits import split_indices
 from workbench import lazy
 
 FOLDER = "SpeechCommands"
+DOWNLOAD_WRITES = ("speech_commands_v0.02.tar.gz", f"{FOLDER}/speech_commands_v0.02")  # torchaudio's archive and folder
 
 
 def open_subset(root: Path, subset: str, download: bool):
@@ -47,8 +50,10 @@ def clips(dataset, root: Path) -> list[tuple[str, str]]:
 def load(request: Request) -> DataBundle:
     params = request.params
     params.check_known({"root", "download", "labels", "sample_rate", "use_test_split"})
-    root = params.path("root", request.base_dir, default="data", kind="folder", exists=False)
+    root = params.path("root", request.base_dir, default=DEFAULT_ROOT, kind="folder", exists=False)
     download = params.bool("download", False)
+    if download:
+        check_download_root(root, DOWNLOAD_WRITES, params.field("root"))
     wanted = params.str_list("labels", None)
     sample_rate = params.int("sample_rate", 16000, minimum=100)
     use_test_split = params.bool("use_test_split", True)

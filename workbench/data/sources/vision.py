@@ -1,8 +1,9 @@
 """`torchvision`: MNIST, FashionMNIST or CIFAR10 from a local folder.
 
-params: name (required), root ("data", relative to the project), download (false: never
-fetches unless asked), use_test_split (true: validate on the dataset's own test set; false:
-split the training set by val_fraction), resize ([H, W], a number, or true for the
+params: name (required), root ("data", relative to the project's folder; see data/paths.py),
+download (false: never fetches unless asked; when asked, writes only under the root),
+use_test_split (true: validate on the dataset's own test set; false: split the training set
+by val_fraction), resize ([H, W], a number, or true for the
 Input's H x W; default: the native size), normalize (true: the dataset's usual per-channel
 mean/std; false, or a reconstruction target: [0, 1]).
 """
@@ -16,6 +17,7 @@ import torch
 
 from workbench.core.tensors import INT, TensorInfo
 from workbench.data.bundle import DataBundle, DataError
+from workbench.data.paths import DEFAULT_ROOT, check_download_root
 from workbench.data.request import Request, dataset_bundle, tensor_bundle
 from workbench.data.sources.images import UInt8ImageSet, convert, fits_in_memory
 from workbench.data.splits import split_indices
@@ -26,6 +28,12 @@ DATASETS = {
     "MNIST": ([0.1307], [0.3081]),
     "FashionMNIST": ([0.2860], [0.3530]),
     "CIFAR10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+}
+# name -> what a download writes under the root (torchvision's raw_folder, or filename and base_folder)
+DOWNLOAD_WRITES = {
+    "MNIST": ("MNIST/raw",),
+    "FashionMNIST": ("FashionMNIST/raw",),
+    "CIFAR10": ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
 }
 
 
@@ -71,8 +79,10 @@ def load(request: Request) -> DataBundle:
     params = request.params
     params.check_known({"name", "root", "download", "use_test_split", "resize", "normalize"})
     name = params.str("name", choices=list(DATASETS))
-    root = params.path("root", request.base_dir, default="data", kind="folder", exists=False)
+    root = params.path("root", request.base_dir, default=DEFAULT_ROOT, kind="folder", exists=False)
     download = params.bool("download", False)
+    if download:
+        check_download_root(root, DOWNLOAD_WRITES[name], params.field("root"))
     use_test_split = params.bool("use_test_split", True)
     size = read_resize(request)
     normalize = params.bool("normalize", True) and not request.reconstruction

@@ -54,13 +54,14 @@ class CheckResult:
     preview: PreviewData | None = None
     bundle: object = None  # the DataBundle that was loaded (None when loading failed)
     key: str = ""  # the CheckJob.key it was loaded for
+    paths: list[str] = field(default_factory=list)  # "field: absolute path" for each path the data named
 
 
 def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult:
     """Load the data and check it against the graph (no Qt; runs on the check thread);
     `loaded`, the previous result for the same `job.key`, saves the load. A check never
     downloads: a source's "download" flag is turned off for it."""
-    from workbench.data import DataError, check_compatibility, load_data
+    from workbench.data import DataError, check_compatibility, describe_paths, load_data
 
     if loaded is not None and loaded.bundle is not None:
         bundle, preview = loaded.bundle, loaded.preview
@@ -81,7 +82,7 @@ def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult
     first = check_compatibility(bundle, job.inputs, None, job.loss)
     everything = check_compatibility(bundle, job.inputs, job.output_info, job.loss)
     messages = first + [job.output_name + m for m in everything[len(first):]]
-    return CheckResult(messages, preview, bundle, job.key)
+    return CheckResult(messages, preview, bundle, job.key, describe_paths(bundle))
 
 
 class _Run(QRunnable):

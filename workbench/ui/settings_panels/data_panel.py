@@ -15,7 +15,7 @@ import copy
 import csv
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.data.paths import DEFAULT_ROOT, data_base_dir, resolve_data_path
 from workbench.ui.settings_panels.common import SectionCommand, vertical_scroller
 from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker
 from workbench.ui.settings_panels.preview import DataPreview
@@ -89,6 +90,14 @@ class DataPanel(QWidget):
         self.params_box = QWidget()
         self.params_form = QFormLayout(self.params_box)
         self.params_form.setContentsMargins(0, 0, 0, 0)
+        self.download_note = QLabel()  # where a download would write (sources that can download)
+        self.download_note.setObjectName("data_download")
+        self.paths_note = QLabel()  # the absolute paths the latest check read
+        self.paths_note.setObjectName("data_paths")
+        for note in (self.download_note, self.paths_note):
+            note.setWordWrap(True)
+            note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            note.setStyleSheet("color: palette(mid);")
         self.val_fraction = QDoubleSpinBox()
         self.val_fraction.setObjectName("data.val_fraction")
         self.val_fraction.setRange(0.0, 0.9)
@@ -117,6 +126,7 @@ class DataPanel(QWidget):
         form = QFormLayout()
         form.addRow("Source", self.source)
         form.addRow(self.params_box)
+        form.addRow(self.download_note)
         form.addRow("Validation fraction", self.val_fraction)
         form.addRow("Augmentation", self.augment_list)
         form.addRow(self._wrap(aug_row))  # full width: the dock may be narrow
@@ -143,6 +153,7 @@ class DataPanel(QWidget):
         row.addWidget(self.check_button)
         row.addWidget(self.status, 1)
         layout.addLayout(row)
+        layout.addWidget(self.paths_note)
         layout.addWidget(self.messages)
         layout.addWidget(QLabel("<b>Preview</b>"))
         layout.addWidget(self.preview)
@@ -215,6 +226,8 @@ class DataPanel(QWidget):
                         w.edit.setText(value or "")
                 elif kind == "column":
                     self._fill_columns(w, value)
+            self.download_note.setText(self._download_text(source, params))
+            self.download_note.setVisible(bool(self.download_note.text()))
             vf = d.get("val_fraction", 0.2)
             if isinstance(vf, (int, float)) and self.val_fraction.value() != vf:
                 self.val_fraction.setValue(vf)
@@ -284,15 +297,32 @@ class DataPanel(QWidget):
 
     def _base_dir(self) -> Path:
         project = self.document.project if self.document is not None else None
-        return project.path.parent if project is not None and project.path else Path.cwd()
+        return data_base_dir(project.path if project is not None else None)
 
-    def _resolve(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self._base_dir() / path
+    def _resolve(self, value: str) -> Path | None:
+        """The absolute path a field names (as the sources resolve it); None when unusable."""
+        try:
+            return resolve_data_path(value, self._base_dir())
+        except ValueError:
+            return None
+
+    def _download_text(self, source: str, params: dict) -> str:
+        """Where a download would write, for sources that can download ("" for the others)."""
+        if not any(name == "download" for name, *_ in FIELDS.get(source, [])):
+            return ""
+        root = self._resolve(str(params.get("root") or DEFAULT_ROOT))
+        if root is None:
+            return ""  # _path_problems reports it
+        unsaved = "" if self.document is not None and self.document.project.path else \
+            " (the project is not saved, so relative paths start from the current folder)"
+        if params.get("download"):
+            return f"Training downloads the files if missing, writing only under {root}{unsaved}"
+        return f"Reads the files from {root}{unsaved}; nothing is downloaded"
 
     def _fill_columns(self, combo: QComboBox, value) -> None:
         params = self.data.get("params") or {}
-        header = csv_header(self._resolve(params["path"]), params.get("delimiter", ",")) if params.get("path") else []
+        path = self._resolve(str(params["path"])) if params.get("path") else None
+        header = csv_header(path, params.get("delimiter", ",")) if path is not None else []
         if value and value not in header:
             header = [*header, value]
         combo.blockSignals(True)
@@ -389,6 +419,8 @@ class DataPanel(QWidget):
                 self.preview.clear(f"no preview: {exc}")
         else:
             self.preview.clear("No preview until the data loads." if result.messages else "")
+        self.paths_note.setText("\n".join(f"Reads {line}" for line in result.paths))
+        self.paths_note.setVisible(bool(result.paths))
         messages = result.messages
         self.messages_list = messages
         self.messages.clear()
@@ -429,7 +461,11 @@ class DataPanel(QWidget):
             value = params.get(name)
             if kind in ("folder", "file") and value:
                 path = self._resolve(str(value))
-                if not (path.is_dir() if kind == "folder" else path.is_file()):
+                if path is None:
+                    problems.append(f"data.params.{name} is not a usable path: {value!r}")
+                elif path.exists() and not (path.is_dir() if kind == "folder" else path.is_file()):
+                    problems.append(f"data.params.{name} names {path}, which is not a {'folder' if kind == 'folder' else 'regular file'}")
+                elif not path.exists():
                     problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
             elif kind == "file" and name == "path" and not value:
                 problems.append(f"data.params.{name} is required for {source}: choose the file")

@@ -154,6 +154,7 @@ class EvaluationView(QWidget):
     # ---- samples ------------------------------------------------------------------------------
     def load_samples(self, project, seed: int, base_dir: Path | None = None) -> None:
         """Load the data `project` trains on (split with `seed`) on a background thread."""
+        from workbench.data.paths import data_base_dir
         from workbench.training.session import SetupError, graph_io
 
         self._token += 1
@@ -164,7 +165,7 @@ class EvaluationView(QWidget):
             self.samples_error = str(exc)
             return
         data = copy.deepcopy(project.data)
-        base = base_dir or (project.path.parent if project.path else Path.cwd())
+        base = base_dir or data_base_dir(project.path)
         token, relay = self._token, self._relay
         loaded = self.loaded_bundle(bundle_key(data, inputs, seed, base))
         if loaded is not None:  # the Data dock's check read this very data: no second load

@@ -1,0 +1,58 @@
+"""Where a data section's paths point: one resolution for every source and every view.
+
+A relative path (a CSV file, an image or audio folder, a dataset root, a text corpus) is
+relative to the folder of the project file, so a project travels with its data and never
+depends on where the program was started; an unsaved project has no folder, so its paths
+are relative to the current working directory. Paths are used and shown resolved
+(absolute, `~` expanded, `..` and symbolic links followed): every message, the data check
+and the Data dock name the place that is really read, and a download writes there only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from workbench.data.bundle import DataError
+
+__all__ = ["DEFAULT_ROOT", "data_base_dir", "resolve_data_path", "check_download_root"]
+
+DEFAULT_ROOT = "data"  # the root torchvision and SpeechCommands read (and download into) by default
+
+
+def data_base_dir(project_path: str | os.PathLike | None) -> Path:
+    """The folder relative data paths start from: the project file's, else the cwd."""
+    if not project_path:
+        return Path.cwd()
+    return Path(os.path.abspath(Path(project_path).expanduser())).parent
+
+
+def resolve_data_path(value: str, base_dir: str | os.PathLike) -> Path:
+    """The absolute, symlink-free path `value` names; ValueError for a string that cannot
+    be a path (empty, or with a NUL character)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("an empty path")
+    if "\x00" in value:
+        raise ValueError("a NUL character")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir).expanduser() / path
+    return Path(os.path.realpath(path))
+
+
+def check_download_root(root: Path, writes: Iterable[str], field: str) -> None:
+    """Refuse a download that could land outside `root`: the root must be a folder (or
+    not exist yet), and nothing on the way to what the download writes (`writes`, paths
+    relative to the root) may be a symbolic link, which would carry the files elsewhere."""
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{field} names {root}, which is not a folder; a download needs a folder to write into")
+    for relative in writes:
+        path = root
+        for part in Path(relative).parts:
+            path = path / part
+            if path.is_symlink():
+                raise DataError(f"{field}: {path} is a symbolic link (to {os.path.realpath(path)}); a download "
+                                f"writes only under {root}, so replace the link with a folder or turn download off")
+            if not path.exists():
+                break
