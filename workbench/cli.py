@@ -60,14 +60,16 @@ def _memory_warnings(project: Project, summary) -> list:
 
 def cmd_summary(args) -> int:
     from workbench.core.shapes import infer_shapes
+    from workbench.data.facts import project_graph
     from workbench.core.summary import summarize
 
     project = _load(args.file)
-    result = infer_shapes(project.graph)
+    graph = project_graph(project)
+    result = infer_shapes(graph)
     if result.errors:
         _print_diagnostics(result.diagnostics, sys.stderr)
         return EXIT_DIAGNOSTICS
-    summary = summarize(project.graph, result)
+    summary = summarize(graph, result)
     warnings = _memory_warnings(project, summary)
     if args.json:
         print(json.dumps(summary.to_json()))
@@ -81,10 +83,11 @@ def cmd_summary(args) -> int:
 
 def cmd_validate(args) -> int:
     from workbench.core.shapes import infer_shapes
+    from workbench.data.facts import project_graph
     from workbench.core.summary import summarize
 
     project = _load(args.file)
-    result = infer_shapes(project.graph)
+    result = infer_shapes(project_graph(project))
     diagnostics = result.diagnostics
     if not result.errors:
         diagnostics = [*diagnostics, *_memory_warnings(project, summarize(project.graph, result))]
@@ -97,12 +100,13 @@ def cmd_validate(args) -> int:
 
 def cmd_code(args) -> int:
     from workbench.core.codegen import codegen
+    from workbench.data.facts import project_graph
     from workbench.core.compile import CompileError
     from workbench.core.project import atomic_write_text
 
     project = _load(args.file)
     try:
-        source = codegen(project.graph, project.name)
+        source = codegen(project_graph(project), project.name)
     except CompileError as exc:
         print(f"{exc.node_id or 'model'}: error: {exc.reason}", file=sys.stderr)
         return EXIT_DIAGNOSTICS

@@ -16,7 +16,7 @@ def test_the_default_data_section_loads_the_digits():
 
 
 def test_the_issue_lists_every_source():
-    assert set(SOURCES) == {"digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "speechcommands", "text_csv"}
+    assert set(SOURCES) == {"digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "speechcommands", "text_csv", "text_corpus"}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ nodes; `ExprBuilder` writes them into the expression of each FxModule that uses 
 from __future__ import annotations
 
 import builtins
-import importlib
 import inspect
 import math
 import operator
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from workbench.core.fx_allowlist import ATTRIBUTES, Refused, allowed_reference
 from workbench.core.fx_module import FxModule
 
 __all__ = ["BATCHED", "INLINE", "LITERAL", "ExprBuilder", "TensorSummary", "Unsupported", "classify", "encode"]
@@ -121,29 +121,16 @@ def encode(value):
         return {"dtype": str(value).removeprefix("torch.")}
     if isinstance(value, torch.memory_format):
         return {"memory_format": str(value).removeprefix("torch.")}
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"dict": {k: encode(v) for k, v in value.items()}}
     raise Unsupported(f"cannot describe the constant {value!r} ({type(value).__name__})")
 
 
 def reference(fn) -> str:
-    """'module:name' under which FxModule finds this function again."""
-    module = getattr(fn, "__module__", None) or ""
-    name = getattr(fn, "__name__", None)
-    if not name:
-        raise Unsupported(f"cannot reference {fn!r}")
-    if module == "_operator":
-        module = "operator"
-    candidates = [f"torch.nn.functional:{name}", f"torch:{name}"] if module.startswith("torch._C") else []
-    candidates += [f"{module}:{name}", f"torch:{name}", f"torch.nn.functional:{name}"]
-    for ref in candidates:
-        where, _, attr = ref.partition(":")
-        try:
-            if getattr(importlib.import_module(where), attr, None) is fn:
-                return ref
-        except ImportError:
-            continue
-    raise Unsupported(f"cannot reference the function {module}.{name} by import path")
+    """'module:name' under which FxModule finds this function or class: its allow-list entry."""
+    ref = allowed_reference(fn)
+    if ref is None:
+        where = f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', None) or repr(fn)[:60]}"
+        raise Unsupported(f"{where} is not on the FxModule allow-list (docs/import.md)")
+    return ref
 
 
 _TRAINING_FLAG_FUNCTIONS = {F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout}
@@ -170,9 +157,7 @@ _SPECIAL_INIT = {
 def constructor_args(module: nn.Module) -> tuple[str, dict]:
     """(reference, init kwargs) that rebuild this torch.nn module, checked by rebuilding it."""
     cls = type(module)
-    if not cls.__module__.startswith("torch.nn"):
-        raise Unsupported(f"{cls.__module__}.{cls.__qualname__} is not a torch.nn module")
-    ref = f"torch.nn:{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else f"{cls.__module__}:{cls.__qualname__}"
+    ref = reference(cls)
     init = {}
     signature = inspect.signature(nn.RNNBase.__init__ if issubclass(cls, nn.RNNBase) else cls.__init__)
     parameters = [(k, p) for k, p in list(signature.parameters.items())[1:] if k != "mode"]
@@ -189,11 +174,23 @@ def constructor_args(module: nn.Module) -> tuple[str, dict]:
             continue
         else:
             raise Unsupported(f"cannot read {cls.__name__}'s constructor argument {name!r} off the module")
-        init[name] = encode(value)
-    rebuilt = FxModule("null", _json({"m": {"target": ref, "init": init}}), "{}").m
+        init[name] = _plain(value)
+    try:
+        rebuilt = FxModule("null", _json({"m": {"target": ref, "init": init}}), "{}").m
+    except Refused as exc:
+        raise Unsupported(str(exc)) from None
     if repr(rebuilt) != repr(module) or _plain_state(rebuilt) != _plain_state(module):
         raise Unsupported(f"cannot rebuild {cls.__name__} from its attributes ({repr(module)[:80]})")
     return ref, init
+
+
+def _plain(value):
+    """A constructor argument as a plain JSON literal (tuples as lists), as FxModule takes them."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value)):
+        return value
+    raise Unsupported(f"cannot write the constructor argument {value!r} as plain JSON")
 
 
 def _plain_state(module: nn.Module):
@@ -246,8 +243,6 @@ class ExprBuilder:
             return {"tuple": [self.arg(v) for v in a]}
         if isinstance(a, list):
             return [self.arg(v) for v in a]
-        if isinstance(a, dict):
-            return {"dict": {k: self.arg(v) for k, v in a.items()}}
         if isinstance(a, slice):
             return {"slice": [self.arg(a.start), self.arg(a.stop), self.arg(a.step)]}
         return encode(a)
@@ -271,7 +266,7 @@ class ExprBuilder:
             return {"method": n.target, "self": self.arg(n.args[0]), **self._call_args(n, 1)}
         if n.op == "call_function":
             if n.target is builtins.getattr and len(n.args) == 2 and isinstance(n.args[1], str) and not n.kwargs:
-                if n.args[1] not in FxModule.ATTRIBUTES:
+                if n.args[1] not in ATTRIBUTES:
                     raise Unsupported(f"{n.name} reads the attribute {n.args[1]!r}, which FxModule does not")
                 return {"attr": n.args[1], "of": self.arg(n.args[0])}
             call = {"call": reference(n.target), **self._call_args(n)}
@@ -289,7 +284,7 @@ class ExprBuilder:
         if not base[0].isalpha():
             base = "m_" + base
         name, i = base, 1
-        while name in self._names or hasattr(FxModule, name) or name in ("expr", "_functions"):
+        while name in self._names or hasattr(FxModule, name) or name in ("expr", "_builders"):
             i += 1
             name = f"{base}_{i}"
         return name

@@ -23,6 +23,8 @@ INTS = "ints"  # an int, or a list of `length` ints (kernel_size=3 or [3, 5])
 PADDING = "padding"  # like INTS, or one of `choices` ("same", "valid")
 SHAPE = "shape"  # a list of ints (any length >= 1)
 KINDS = (INT, FLOAT, BOOL, CHOICE, STR, INTS, PADDING, SHAPE)
+# What a size may be taken from ({"from_data": name}): the data source says, see workbench.data.facts
+DATA_FACTS = ("vocab_size", "num_classes")
 
 # Sane bounds for every whole-number value, whatever a layer's own range says: torch
 # sizes are int64 and some kernels index with int32, so larger values only ever end in
@@ -51,10 +53,14 @@ class Param:
     choices: tuple[str, ...] = ()
     length: int = 0  # INTS / PADDING: number of spatial dims (0 = any)
     optional: bool = False  # None is allowed
+    # INT: the facts of the data (DATA_FACTS) this size may name as {"from_data": fact}
+    from_data: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown parameter kind {self.kind!r}")
+        if any(fact not in DATA_FACTS for fact in self.from_data):
+            raise ValueError(f"from_data names facts outside {DATA_FACTS}: {self.from_data}")
 
     def validate(self, value: Any) -> Any:
         """The normalised value, or ParamError."""
@@ -62,8 +68,29 @@ class Param:
             if self.optional:
                 return None
             raise ParamError(self.name, "a value is required")
+        if isinstance(value, dict):
+            raise ParamError(self.name, self._from_data_refusal(value))
         checker = _CHECKERS[self.kind]
         return checker(self, value)
+
+
+    def _from_data_refusal(self, value: dict) -> str:
+        """Why a {"from_data": fact} value cannot be used as it is: core resolves the form
+        before validation (workbench.core.from_data), so reaching here means no value."""
+        fact = from_data_fact(value)
+        if not self.from_data:
+            return f"must be a number; {self.name} cannot be taken from the data"
+        if fact not in self.from_data:
+            allowed = " or ".join(f'{{"from_data": "{f}"}}' for f in self.from_data)
+            return f"can come from the data only as {allowed}"
+        return f"takes the data's {fact}, which the data section does not give: choose a data source that has one, or set a number"
+
+
+def from_data_fact(value: Any) -> str | None:
+    """The fact a {"from_data": fact} value names (None for any other value)."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("from_data"), str):
+        return value["from_data"]
+    return None
 
 
 def _is_int(value: Any) -> bool:

@@ -28,6 +28,11 @@ def helper_sources(obj) -> dict[str, str]:
 def _collect(obj, out: dict[str, str], visiting: frozenset) -> None:
     if obj.__name__ in out or obj.__name__ in visiting:
         return
+    own = getattr(obj, "standalone_sources", None)  # a helper that names what it needs itself
+    if own is not None:
+        for name, text in own().items():
+            out.setdefault(name, text)
+        return
     source = textwrap.dedent(inspect.getsource(obj))
     module = sys.modules.get(obj.__module__)
     names = sorted({n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)})

@@ -7,6 +7,7 @@ the kind of target against the loss. `describe_paths` says which files it all ca
 
 from __future__ import annotations
 
+from workbench.core.shapes import Diagnostic, InferenceResult
 from workbench.core.tensors import FLOAT, INT, TensorInfo, format_shape
 from workbench.data.bundle import DataBundle
 
@@ -101,7 +102,7 @@ def _check_output(bundle: DataBundle, output: TensorInfo, loss: str) -> list[str
                 return [f"{bundle.source} has {k} classes but the model outputs {got[0]} values per sample; set the last layer's out_features to {k}"]
             return [f"{bundle.source} has {k} classes, so the model should output [N, {k}], but it outputs {shown}; add Flatten or pooling before the last layer"]
     elif bundle.task == "sequence":
-        k = bundle.num_classes or 0
+        k = bundle.num_classes or _vocab_size(bundle) or 0
         t = bundle.target_info.shape[0] if bundle.target_info is not None else None
         if got != (t, k):
             return [f"{bundle.source} needs {t} positions of {k} classes, so the model should output [N, {t}, {k}], but it outputs {shown}"]
@@ -114,6 +115,36 @@ def _check_output(bundle: DataBundle, output: TensorInfo, loss: str) -> list[str
         if got != expected:
             return [f"reconstruction needs the output to match the input {format_shape(expected)} but the model outputs {shown}"]
     return []
+
+
+def check_vocabulary(bundle: DataBundle, graph, result: InferenceResult) -> list[Diagnostic]:
+    """Errors on the nodes whose sizes do not fit the data's vocabulary: an Embedding with
+    fewer rows than there are token ids, and (next-token data) a last layer whose
+    out_features is not the vocabulary size."""
+    vocab = _vocab_size(bundle)
+    if vocab is None:
+        return []
+    fix = f'set it to {vocab}, or to {{"from_data": "vocab_size"}} to follow the data'
+    found = []
+    for node in graph:
+        params = result.resolved.get(node.id) or {}
+        rows = params.get("num_embeddings") if node.type == "Embedding" else None
+        if isinstance(rows, int) and rows < vocab:
+            found.append(Diagnostic(node.id, "error", f"{bundle.source} has {vocab} tokens (ids 0 to {vocab - 1}) but the "
+                                    f"Embedding has {rows} rows: {fix}", "num_embeddings"))
+    if bundle.task == "sequence":
+        for output in graph.nodes_of_type("Output"):
+            for edge in graph.in_edges(output.id):
+                width = (result.resolved.get(edge.source) or {}).get("out_features")
+                if isinstance(width, int) and width != vocab:
+                    found.append(Diagnostic(edge.source, "error", f"predicts {width} tokens but {bundle.source} has a "
+                                            f"vocabulary of {vocab}: {fix}", "out_features"))
+    return found
+
+
+def _vocab_size(bundle: DataBundle) -> int | None:
+    value = bundle.extra.get("vocab_size") if isinstance(bundle.extra, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _count(n: int, word: str) -> str:

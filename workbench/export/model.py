@@ -21,6 +21,7 @@ from workbench.core.graph import Graph
 from workbench.core.project import Project
 from workbench.core.shapes import InferenceResult, infer_shapes
 from workbench.core.tensors import TensorInfo
+from workbench.data.facts import project_graph
 from workbench.export.errors import ExportError
 from workbench.export.preflight import check_memory
 from workbench.export.report import ExportReport, TensorSpec
@@ -103,14 +104,15 @@ def build_model(project: Project, weights: str | os.PathLike | None = None) -> B
             loaded = load_weights(weights)
         except WeightsError as exc:
             raise ExportError(str(exc)) from None
-    result = infer_shapes(project.graph)
+    graph = project_graph(project, weights=weights)  # sizes from the data (or the run's tokenizer)
+    result = infer_shapes(graph)
     if result.ok:
         check_memory(project.graph, result)  # before anything is allocated
     try:
-        plan = plan_model(project.graph, result)
+        plan = plan_model(graph, result)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = compile_graph(project.graph, project.name, result)
+            module = compile_graph(graph, project.name, result)
     except CompileError as exc:
         raise ExportError(exc.reason, node_id=exc.node_id) from None
     except Exception as exc:  # a layer that fails to build (a plugin): still the user's model
@@ -123,5 +125,5 @@ def build_model(project: Project, weights: str | os.PathLike | None = None) -> B
             raise ExportError(str(exc)) from None
         description = f"loaded from {loaded.describe()}"
     module.eval()
-    return BuiltModel(project.name, project.graph, result, plan, module, seed, description)
+    return BuiltModel(project.name, graph, result, plan, module, seed, description)
 

@@ -6,6 +6,7 @@
     best.pt          the weights of the best epoch by the monitored metric
     final.pt         the weights when the run ended (completed or stopped)
     error.log        the traceback of a failed run
+    tokenizer.json   the vocabulary of a text corpus (see workbench.data.tokenizer)
 
 `read_history` gives a run's epoch rows, `resume_refusal` says whether (and why not) a
 run can continue from its checkpoint, `write_metrics_csv` writes many runs' epochs as
@@ -34,6 +35,7 @@ from workbench.training.events import FINAL_STATES
 __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
            "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
 
+TOKENIZER_FILE = "tokenizer.json"
 LOGGED_EVENTS = ("state", "fit_start", "epoch", "validation", "confusion", "checkpoint", "log")
 
 
@@ -64,12 +66,17 @@ def new_run_dir(runs_dir: Path, project_name: str, now: float | None = None) -> 
 class RunFolder(Callback):
     """Writes one run's folder; the Trainer calls the write_* methods, events arrive as a callback."""
 
-    def __init__(self, path: Path, project: Project | None = None) -> None:
+    def __init__(self, path: Path, project: Project | None = None, tokenizer_json: str | None = None) -> None:
+        """`tokenizer_json`: the data's tokenizer (text corpora), saved as tokenizer.json; the
+        snapshot's data.params.tokenizer_file then names it, so the reopened run decodes
+        with exactly the vocabulary it trained with."""
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
+        if tokenizer_json is not None:
+            atomic_write_text(self.path / TOKENIZER_FILE, tokenizer_json)
         if project is not None:
-            save_project(_copy_for_snapshot(project), self.path / "project.wbproj")
+            save_project(_copy_for_snapshot(project, tokenizer_json is not None), self.path / "project.wbproj")
 
     @property
     def checkpoint_path(self) -> Path:
@@ -100,8 +107,11 @@ class RunFolder(Callback):
             self._metrics.close()
 
 
-def _copy_for_snapshot(project: Project) -> Project:
-    snapshot = Project(project.name, project.graph, dict(project.data), dict(project.training),
+def _copy_for_snapshot(project: Project, with_tokenizer: bool = False) -> Project:
+    data = dict(project.data)
+    if with_tokenizer:
+        data["params"] = {**(data.get("params") or {}), "tokenizer_file": TOKENIZER_FILE}
+    snapshot = Project(project.name, project.graph, data, dict(project.training),
                        dict(project.extra), dict(project.graph_extra))
     return snapshot
 

@@ -63,14 +63,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def graph_io(project: Project) -> tuple[dict[str, TensorInfo], TensorInfo]:
-    """The graph's Input nodes (id -> per-sample info, forward order) and its first output."""
-    result = infer_shapes(project.graph)
+def graph_io(project: Project, graph=None) -> tuple[dict[str, TensorInfo], TensorInfo]:
+    """The graph's Input nodes (id -> per-sample info, forward order) and its first output;
+    `graph` defaults to the project's with its sizes from the data resolved."""
+    from workbench.data.facts import project_graph
+
+    graph = project_graph(project) if graph is None else graph
+    result = infer_shapes(graph)
     if result.errors:
         first = result.errors[0]
         where = f"{first.node_id}: " if first.node_id else ""
         raise SetupError(f"the graph has errors; {where}{first.message}")
-    plan = plan_model(project.graph, result)
+    plan = plan_model(graph, result)
     inputs = {node_id: result.outputs[node_id][0] for node_id in plan.inputs}
     if not plan.outputs:
         raise SetupError("the graph has no Output node: connect the last layer to an Output")
@@ -84,6 +88,8 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
             write_run: bool = True) -> Session:
     """Check everything, build the model and data, create (or reopen) the run folder."""
     from workbench.data import DataError, check_compatibility, load_data
+    from workbench.data.checks import check_vocabulary
+    from workbench.data.facts import bundle_facts, project_graph
     from workbench.data.paths import data_base_dir
 
     dist = dist or distributed.detect()
@@ -103,7 +109,11 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
         raise SetupError(str(exc)) from None
     except OSError as exc:  # a file the data section names cannot be read
         raise SetupError(f"cannot read the data: {exc}") from None
-    problems = check_compatibility(bundle, inputs, output_info, cfg.loss["type"])
+    graph = project_graph(project, bundle_facts(bundle))  # the loaded data's own sizes decide
+    if graph is not project.graph:
+        inputs, output_info = graph_io(project, graph)
+    sizes = check_vocabulary(bundle, graph, infer_shapes(graph))
+    problems = [f"{d.node_id}: {d.text}" for d in sizes] + check_compatibility(bundle, inputs, output_info, cfg.loss["type"])
     if problems:
         raise SetupError("; ".join(problems))
     try:
@@ -115,7 +125,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     check_memory(project.graph, cfg, device)
     seed_everything(cfg.seed)
     try:
-        model = compile_graph(project.graph, project.name)
+        model = compile_graph(graph, project.name)
     except CompileError as exc:
         raise SetupError(str(exc)) from None
     if state is not None:
@@ -129,7 +139,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     if write_run and dist.is_main:
         try:
             path = Path(resume) if resume is not None else new_run_dir(runs_dir or default_runs_dir(), project.name)
-            run = RunFolder(path, project)
+            run = RunFolder(path, project, tokenizer_json=bundle.extra.get("tokenizer_json"))
         except OSError as exc:
             raise SetupError(f"cannot create the run folder: {exc}") from None
     trainer = Trainer(model, bundle, cfg, objective, callbacks=callbacks, run=run, control=control, dist=dist,

@@ -33,7 +33,8 @@ LINEAR = LayerSpec(
     category="dense",
     doc="Fully connected layer: y = xWᵀ + b over the last dimension.",
     params=(
-        Param("out_features", INT, 64, "Number of output features", min=1, max=1_000_000),
+        Param("out_features", INT, 64, "Number of output features", min=1, max=1_000_000,
+              from_data=("vocab_size", "num_classes")),
         Param("bias", BOOL, True, "Learn an additive bias"),
         Param(
             "tie_weight",

@@ -364,6 +364,7 @@ EMBEDDING = LayerSpec(
             "Vocabulary size: token ids run from 0 to num_embeddings - 1",
             min=1,
             max=100_000_000,
+            from_data=("vocab_size",),
         ),
         Param("embedding_dim", INT, 128, "Length of each token's vector", min=1, max=65_536),
         Param(

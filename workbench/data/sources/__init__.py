@@ -14,6 +14,7 @@ SOURCES = {
     "audio_folder": "audio",
     "speechcommands": "speechcommands",
     "text_csv": "text",
+    "text_corpus": "corpus",
 }
 
 
