@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from workbench.core.catalog import Catalog, Constructor, LayerSpec
@@ -50,6 +51,9 @@ BLOCK = LayerSpec(
 )
 
 SPECS = (BLOCK,)
+
+MAX_NESTING = 20  # blocks inside blocks; each level costs a few dozen stack frames
+_INFERRING: ContextVar[tuple[str, ...]] = ContextVar("blocks_inferring", default=())
 
 
 def make_definition(name: str, graph_dict: dict) -> dict:
@@ -101,11 +105,14 @@ def bound_spec(generic: LayerSpec, name: Any, blocks: dict, catalog: Catalog) ->
 
 def _make_bound(generic: LayerSpec, name: str, blocks: dict, catalog: Catalog) -> LayerSpec:
     definition = blocks[name]
-    try:
-        template = inner_graph(definition, catalog, blocks)
-        in_ids, out_ids = block_ports(template)
-    except Exception as exc:  # a malformed definition: every use says why
-        message = f"block {name!r} is invalid: {exc}"
+    message = cycle_message(name, blocks)
+    if message is None:
+        try:
+            template = inner_graph(definition, catalog, blocks)
+            in_ids, out_ids = block_ports(template)
+        except Exception as exc:  # a malformed definition: every use says why
+            message = f"block {name!r} is invalid: {exc}"
+    if message is not None:
 
         def broken(inputs, params):
             raise ShapeError(message)
@@ -138,12 +145,59 @@ def _make_bound(generic: LayerSpec, name: str, blocks: dict, catalog: Catalog) -
     )
 
 
+def used_blocks(definition: Any, blocks: dict) -> list[str]:
+    """Names of the defined blocks that a definition's graph uses, read from its plain JSON."""
+    graph = definition.get("graph") if isinstance(definition, dict) else None
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    used = []
+    for node in nodes if isinstance(nodes, list) else ():
+        params = node.get("params") if isinstance(node, dict) and node.get("type") == BLOCK_TYPE else None
+        name = params.get("block") if isinstance(params, dict) else None
+        if isinstance(name, str) and name in blocks and name not in used:
+            used.append(name)
+    return used
+
+
+def cycle_message(name: str, blocks: dict) -> str | None:
+    """ "block 'a' uses itself: a -> b -> a" when `name` reaches itself through block nodes, else None.
+
+    A breadth-first search over definitions (no recursion), so the path named is a shortest one."""
+    parent: dict[str, str] = {}
+    frontier = [name]
+    while frontier:
+        following = []
+        for current in frontier:
+            for used in used_blocks(blocks[current], blocks):
+                if used == name:
+                    path = [current]
+                    while path[-1] != name:
+                        path.append(parent[path[-1]])
+                    return f"block {name!r} uses itself: " + " -> ".join([name, *reversed(path[:-1]), name])
+                if used not in parent:
+                    parent[used] = current
+                    following.append(used)
+        frontier = following
+    return None
+
+
 def _shaped(definition, blocks, catalog, inputs):
     graph = inner_graph(definition, catalog, blocks, inputs)
     return graph
 
 
 def _infer(name, definition, blocks, catalog, inputs):
+    """The inner graph inferred with `inputs`; a guard on how deep blocks nest keeps the recursion bounded."""
+    active = _INFERRING.get()
+    if len(active) >= MAX_NESTING:
+        raise ShapeError(f"blocks nest more than {MAX_NESTING} levels deep: {' -> '.join(active[:3])} -> ... -> {name}")
+    token = _INFERRING.set((*active, name))
+    try:
+        return _infer_inner(name, definition, blocks, catalog, inputs)
+    finally:
+        _INFERRING.reset(token)
+
+
+def _infer_inner(name, definition, blocks, catalog, inputs):
     from workbench.core.shapes import infer_shapes
 
     graph = inner_graph(definition, catalog, blocks, inputs)
