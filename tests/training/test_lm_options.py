@@ -66,14 +66,28 @@ def lm_graph() -> Graph:
     return g
 
 
+def gpt_graph() -> Graph:
+    """Embedding -> two GPTBlocks -> Linear head: per-token logits [T, V]."""
+    g = Graph()
+    g.add_node("tokens", "Input", {"shape": [T], "dtype": "int64"})
+    g.add_node("emb", "Embedding", {"num_embeddings": V, "embedding_dim": 16})
+    g.add_node("b1", "GPTBlock", {"nhead": 2, "dropout": 0.1})
+    g.add_node("b2", "GPTBlock", {"nhead": 2, "dropout": 0.1})
+    g.add_node("head", "Linear", {"out_features": V})
+    g.add_node("out", "Output")
+    for a, b in (("tokens", "emb"), ("emb", "b1"), ("b1", "b2"), ("b2", "head"), ("head", "out")):
+        g.connect(a, b)
+    return g
+
+
 def lm_trainer(training: dict | None = None, bundle: DataBundle | None = None, run_dir=None, callbacks=(),
-               resume: dict | None = None) -> Trainer:
+               resume: dict | None = None, graph: Graph | None = None) -> Trainer:
     settings = {"epochs": 2, "batch_size": 16, "optimizer": {"type": "Adam", "lr": 0.05}, "device": "cpu",
                 "objective": "causal_lm"}
     cfg = parse_config({**settings, **(training or {})})
     bundle = bundle or lm_bundle()
     seed_everything(cfg.seed)
-    model = compile_graph(lm_graph(), "lm")
+    model = compile_graph(graph or lm_graph(), "lm")
     if resume is not None:
         model.load_state_dict(resume["model"])
     objective = choose_objective(cfg, bundle, TensorInfo((T, V)))
@@ -347,7 +361,34 @@ def test_transformer_layers_of_a_graph_are_checkpointed():
     assert calls == {"plain": 1, "wrapped": 2}
 
 
+def test_gpt_blocks_are_checkpointed_in_training_with_the_same_gradients():
+    g = gpt_graph()
+    torch.manual_seed(0)
+    plain = compile_graph(g, "gpt")
+    wrapped = compile_graph(g, "gpt")
+    wrapped.load_state_dict(plain.state_dict())
+    assert enable_activation_checkpointing(wrapped) == ["b1", "b2"]
+    calls = {"plain": 0, "wrapped": 0}
+    plain.b2.mlp.register_forward_hook(lambda *a: calls.__setitem__("plain", calls["plain"] + 1))
+    wrapped.b2.mlp.register_forward_hook(lambda *a: calls.__setitem__("wrapped", calls["wrapped"] + 1))
+    x, _y = token_windows(4)
+    torch.manual_seed(1)
+    expected = _grads(plain, x)
+    torch.manual_seed(1)  # the same dropout masks: checkpoint replays the RNG state when it recomputes
+    for a, b in zip(expected, _grads(wrapped, x)):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert calls == {"plain": 1, "wrapped": 2}
+
+
 def test_the_trainer_checkpoints_when_asked_and_says_when_there_is_nothing_to():
+    trainer = lm_trainer({"epochs": 2, "activation_checkpointing": True}, graph=gpt_graph())
+    calls = []
+    trainer.model.b1.attn.register_forward_hook(lambda *a: calls.append(trainer.model.training))
+    result = trainer.fit()
+    assert result.state == "completed", result.message
+    assert result.metrics["val_token_accuracy"] > 0.5
+    batches, val_batches = 2 * len(trainer.train_source), 2 * len(trainer.val_source)
+    assert calls.count(True) == 2 * batches and calls.count(False) == val_batches  # recomputed in training only
     log = EventLog()
     assert make_trainer({"epochs": 1, "activation_checkpointing": True}, callbacks=[log]).fit().state == "completed"
     assert any("activation_checkpointing" in e["message"] for e in log.of("log"))

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for the writers
 from workbench.core.catalog import Catalog
 from workbench.core.graph import Graph, GraphError
+from workbench.core.text import describe, shorten
 from workbench.core.jsonfile import JsonFileError, check_tree, load_json
 
 FORMAT = "model-workbench-project"
@@ -97,10 +98,10 @@ def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: st
     except JsonFileError as exc:
         raise ProjectError(str(exc)) from None
     if doc.get("format") != FORMAT:
-        raise ProjectError(f"not a Model Workbench project (format is {doc.get('format')!r}, expected {FORMAT!r})")
+        raise ProjectError(f"not a Model Workbench project (format is {describe(doc.get('format'))}, expected {FORMAT!r})")
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ProjectError(f"version: must be a whole number, got {version!r}")
+        raise ProjectError(f"version: must be a whole number, got {describe(version, 40)}")
     if version > VERSION:
         raise ProjectError(
             f"was saved by a newer Model Workbench (file format version {version}; this app reads up to "
@@ -181,7 +182,7 @@ def _load_blocks(blocks: Any, catalog: Catalog | None) -> dict[str, dict]:
         if not name:
             raise ProjectError(f"{where}.name: must not be empty")
         if name in loaded:
-            raise ProjectError(f"{where}.name: a block named {name!r} is defined twice")
+            raise ProjectError(f"{where}.name: a block named {describe(name)} is defined twice")
         inner = definition.get("graph", {"nodes": [], "edges": []})
         _expect(inner, dict, f"{where}.graph")
         try:
@@ -214,8 +215,7 @@ def _expect(value: Any, kind: type, where: str) -> None:
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
-    text = json.dumps(value)
-    return text if len(text) < 40 else text[:37] + "..."
+    return shorten(json.dumps(value), 40)
 
 
 def save_project(project: Project, path: str | os.PathLike | None = None) -> Path:

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from workbench.core.text import shorten
 from workbench.data.bundle import DataError
 from workbench.data.paths import resolve_data_path
 
@@ -31,10 +32,10 @@ class Params:
         return self._params.get(name) is not None
 
     def field(self, name: str) -> str:
-        return f"{self.prefix}.{name}"
+        return f"{self.prefix}.{shorten(str(name), 60)}"
 
     def error(self, name: str, message: str) -> DataError:
-        return DataError(f"{self.field(name)} {message}")
+        return DataError(shorten(f"{self.field(name)} {message}", 500))  # a value from a file may be huge
 
     def check_known(self, known) -> None:
         """Refuse parameters this source does not read (usually a typo)."""

@@ -5,9 +5,9 @@ forward under `torch.utils.checkpoint.checkpoint(..., use_reentrant=False)` whil
 model trains: the block keeps only its input, and its activations are recomputed in the
 backward pass. Gradients are the same; memory per block drops to one input tensor.
 
-Which modules are blocks is an allow-list: the classes in `BLOCKS`, plus any class that
-says so itself with a class attribute `activation_checkpointing = True` (GPTBlock does;
-a plugin layer can). Only the outermost block is wrapped when blocks nest. Evaluation
+Which modules are blocks is an allow-list: the classes in `BLOCKS` (GPTBlock and torch's
+Transformer layers), plus any class that says so itself with a class attribute
+`activation_checkpointing = True` (a plugin layer can). Only the outermost block is wrapped when blocks nest. Evaluation
 and no-grad passes run the plain forward.
 """
 
@@ -19,9 +19,11 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from workbench.core.layers.gpt import GPTBlock
+
 __all__ = ["BLOCKS", "is_block", "enable_activation_checkpointing"]
 
-BLOCKS: tuple[type[nn.Module], ...] = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+BLOCKS: tuple[type[nn.Module], ...] = (GPTBlock, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
 _WRAPPED = "_workbench_checkpointed"
 
 

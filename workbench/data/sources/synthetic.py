@@ -6,11 +6,14 @@ each kind's own parameters are listed in KINDS. The same seed gives identical te
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from workbench.data.bundle import DataBundle
 from workbench.data.request import Request, tensor_bundle
 from workbench.data.sources import points, shapes, tokens, waveforms
+from workbench.data.sources.memory import require_fits
 from workbench.data.splits import split_tensors
 
 # kind -> (generator, its parameters besides kind and n, default n)
@@ -33,6 +36,7 @@ def load(request: Request) -> DataBundle:
     generate, known, default_n = KINDS[kind]
     params.check_known({"kind", "n", *known})
     n = params.int("n", default_n, minimum=2)
+    require_fits(n, _sample_bytes(request), f"synthetic {kind} samples")
     rng = np.random.default_rng(request.seed)
     made = generate(request, params, rng, n)
     train, val = split_tensors(made.inputs, made.target, request.val_fraction, request.seed)
@@ -48,3 +52,9 @@ def load(request: Request) -> DataBundle:
         extra=made.extra,
     )
 
+
+def _sample_bytes(request: Request) -> int:
+    """One sample as the generators build it: the graph's Inputs (at least the two point
+    coordinates) and a target, as float64 / int64 values."""
+    elements = sum(math.prod(info.shape) for info in request.inputs.values())
+    return 8 * (max(elements, 2) + 1)

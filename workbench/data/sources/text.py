@@ -17,6 +17,7 @@ import torch
 from workbench.data.bundle import DataBundle, DataError
 from workbench.data.request import Request, tensor_bundle
 from workbench.data.sources.csvfile import class_names, read_table
+from workbench.data.sources.memory import require_fits
 from workbench.data.splits import split_indices
 
 PAD, UNK = 0, 1
@@ -56,6 +57,7 @@ def load(request: Request) -> DataBundle:
         raise DataError(f"{path.name} has a single label ({classes[0]!r}); text classification needs two or more")
     info = request.input_info(0)
     length = int(info.shape[0]) if info is not None and len(info.shape) == 1 and info.shape[0] >= 1 else 64
+    require_fits(len(texts), length * 16, f"texts of {length} tokens", "shorten the Input's length")  # list + tensor
     tokens = [tokenize(text, tokenizer, lowercase) for text in texts]
     train_idx, val_idx = split_indices(len(tokens), request.val_fraction, request.seed)
     vocab = build_vocab([tokens[i] for i in train_idx.tolist()], max_vocab)
