@@ -87,10 +87,11 @@ def cmd_validate(args) -> int:
     from workbench.core.summary import summarize
 
     project = _load(args.file)
-    result = infer_shapes(project_graph(project))
+    graph = project_graph(project)
+    result = infer_shapes(graph)
     diagnostics = result.diagnostics
     if not result.errors:
-        diagnostics = [*diagnostics, *_memory_warnings(project, summarize(project.graph, result))]
+        diagnostics = [*diagnostics, *_memory_warnings(project, summarize(graph, result))]
     _print_diagnostics(diagnostics, sys.stdout)
     if result.errors:
         return EXIT_DIAGNOSTICS

@@ -107,7 +107,7 @@ def build_model(project: Project, weights: str | os.PathLike | None = None) -> B
     graph = project_graph(project, weights=weights)  # sizes from the data (or the run's tokenizer)
     result = infer_shapes(graph)
     if result.ok:
-        check_memory(project.graph, result)  # before anything is allocated
+        check_memory(graph, result)  # before anything is allocated
     try:
         plan = plan_model(graph, result)
         with torch.random.fork_rng(devices=[]):
