@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from workbench.export.errors import short_reason
+from workbench.export.onnx_symbolics import register_symbolics
 from workbench.export.quiet import native_output_silenced, quiet
 
 __all__ = [
@@ -100,6 +101,7 @@ def run_exporter(
 
 
 def _torchscript(module, args, path, opset, input_names, output_names, dynamic_batch) -> None:
+    register_symbolics()
     axes = None
     if dynamic_batch:
         axes = {name: {0: "batch"} for name in [*input_names, *output_names]}
