@@ -88,20 +88,26 @@ class RemoveNode(Command):
     def undo(self, graph: Graph) -> None:
         saved = self._saved
         graph.add_node(saved["id"], saved["type"], saved["params"], saved["pos"], allow_missing=True)
-        _reorder_last_node(graph, self._index)
-        for position, edge in sorted(zip(self._edge_positions, self._edges)):
-            graph.connect(edge.source, edge.target, edge.source_port, edge.target_port)
-            graph.edges.insert(position, graph.edges.pop())
+        order = list(graph.nodes)
+        order.insert(self._index, order.pop())
+        graph.set_order(node_ids=order)
+        _put_back_edges(graph, sorted(zip(self._edge_positions, self._edges)))
 
 
-def _reorder_last_node(graph: Graph, index: int) -> None:
-    """Put the most recently added node back at `index`, so undo restores node order."""
-    nodes = graph.nodes
-    items = list(nodes.items())
-    last = items.pop()
-    items.insert(index, last)
-    nodes.clear()
-    nodes.update(items)
+def _put_back_edges(graph: Graph, placed: list[tuple[int, Edge]]) -> None:
+    """Restore removed edges at their old positions (sorted (position, edge) pairs).
+
+    `restore_edge`, not `connect`: undo puts back what was there, even a loop that a
+    hand-edited file brought in, so an undo can never be refused halfway."""
+    for _, edge in placed:
+        graph.restore_edge(edge.to_dict())
+    rest = iter(graph.edges[: len(graph.edges) - len(placed)])
+    order: list[Edge] = []
+    for position, edge in placed:
+        order.extend(next(rest) for _ in range(position - len(order)))
+        order.append(edge)
+    order.extend(rest)
+    graph.set_order(edges=order)
 
 
 @dataclass
@@ -128,13 +134,11 @@ class Disconnect(Command):
     text = "Disconnect"
 
     def redo(self, graph: Graph) -> None:
-        self._index = graph.edges.index(self.edge) if self.edge in graph.edges else 0
+        self._index = graph.edge_index(self.edge)  # refuses a port like 1.0 that only equals 1
         graph.disconnect(self.edge)
 
     def undo(self, graph: Graph) -> None:
-        e = self.edge
-        graph.connect(e.source, e.target, e.source_port, e.target_port)
-        graph.edges.insert(self._index, graph.edges.pop())
+        _put_back_edges(graph, [(self._index, self.edge)])
 
 
 @dataclass
@@ -247,12 +251,7 @@ def _restore(graph: Graph, before: dict, blocks: dict) -> None:
     for edge, data in zip(want_edges, before["edges"]):
         if edge not in present:
             graph.restore_edge(data)
-    order = {node_id: i for i, node_id in enumerate(wanted)}
-    items = sorted(graph.nodes.items(), key=lambda item: order[item[0]])
-    graph.nodes.clear()
-    graph.nodes.update(items)
-    index = {edge: i for i, edge in enumerate(want_edges)}
-    graph.edges.sort(key=lambda e: index[e])
+    graph.set_order(node_ids=wanted, edges=want_edges)
     graph.blocks.clear()
     graph.blocks.update(copy.deepcopy(blocks))
 
@@ -465,19 +464,19 @@ class UndoStack:
         self._done.append(command)
 
     def undo(self) -> bool:
+        """Undo the last command; if its undo raises, the history is left as it was."""
         if not self._done:
             return False
-        command = self._done.pop()
-        command.undo(self.graph)
-        self._undone.append(command)
+        self._done[-1].undo(self.graph)
+        self._undone.append(self._done.pop())
         return True
 
     def redo(self) -> bool:
+        """Redo the last undone command; if its redo raises, the history is left as it was."""
         if not self._undone:
             return False
-        command = self._undone.pop()
-        command.redo(self.graph)
-        self._done.append(command)
+        self._undone[-1].redo(self.graph)
+        self._done.append(self._undone.pop())
         return True
 
     @property

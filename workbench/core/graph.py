@@ -10,10 +10,12 @@ names submodules and forward arguments after them.
 from __future__ import annotations
 
 import copy
+import gc
 import keyword
 import math
 import re
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -28,10 +30,12 @@ __all__ = [
     "GraphError",
     "GraphEvent",
     "InvalidIdError",
+    "MAX_PORT",
     "Node",
     "PortError",
     "UnknownLayerError",
     "UnknownNodeError",
+    "collector_paused",
     "missing_layer_message",
     "missing_layer_spec",
 ]
@@ -62,12 +66,16 @@ class DuplicateEdgeError(GraphError):
 
 
 class PortError(GraphError):
-    """A port number out of range, or an input port that already has an edge."""
+    """A port that is not a whole number in range, or an input port that already has an edge."""
 
 
 class CycleError(GraphError):
     pass
 
+
+# Ports are numbered 0 .. MAX_PORT: a bound, so a file cannot make a view draw (or a
+# placeholder spec list) a billion ports of a variadic or missing layer.
+MAX_PORT = 65_535
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would let a trailing newline through
 _RESERVED = frozenset({"self", "torch", "nn", "math", "F", "torchvision", "torchaudio"})
@@ -140,10 +148,17 @@ Listener = Callable[[GraphEvent], None]
 
 
 class Graph:
+    """Nodes and edges with adjacency kept per node, so reading a node's edges, refusing a
+    duplicate or a taken port, and the cycle check cost what the node's neighbourhood
+    costs, not what the whole graph does: a 20,000-node file loads in linear time."""
+
     def __init__(self, catalog: Catalog | None = None) -> None:
         self.catalog = catalog or default_catalog()
         self._nodes: dict[str, Node] = {}
-        self._edges: list[Edge] = []
+        self._edges: dict[Edge, None] = {}  # every edge, in order (an ordered set)
+        self._edge_list: list[Edge] | None = []  # `edges` as a list; None once stale
+        self._in: dict[str, dict[int, Edge]] = {}  # node -> target port -> its edge
+        self._out: dict[str, dict[Edge, None]] = {}  # node -> its out-edges, in edge order
         self._listeners: list[Callable[[], Listener | None]] = []
         # block definitions by name (core/blocks.py); the project loader fills it
         self.blocks: dict[str, dict] = {}
@@ -155,16 +170,19 @@ class Graph:
 
     @property
     def edges(self) -> list[Edge]:
-        return self._edges
+        """Every edge in order. Read-only: edit through connect/disconnect, reorder with `set_order`."""
+        if self._edge_list is None:
+            self._edge_list = list(self._edges)
+        return self._edge_list
 
     def node(self, node_id: str) -> Node:
-        try:
-            return self._nodes[node_id]
-        except KeyError:
-            raise UnknownNodeError(f"no node with id {node_id!r}") from None
+        node = self._nodes.get(node_id) if isinstance(node_id, str) else None
+        if node is None:
+            raise UnknownNodeError(f"no node with id {node_id!r}")
+        return node
 
     def __contains__(self, node_id: object) -> bool:
-        return node_id in self._nodes
+        return isinstance(node_id, str) and node_id in self._nodes
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self._nodes.values())
@@ -173,28 +191,41 @@ class Graph:
         return len(self._nodes)
 
     def in_edges(self, node_id: str) -> list[Edge]:
-        return sorted((e for e in self._edges if e.target == node_id), key=lambda e: e.target_port)
+        """The node's incoming edges by target port."""
+        ports = self._in.get(node_id) if isinstance(node_id, str) else None
+        return [ports[p] for p in sorted(ports)] if ports else []
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self._edges if e.source == node_id]
+        """The node's outgoing edges, in edge order."""
+        edges = self._out.get(node_id) if isinstance(node_id, str) else None
+        return list(edges) if edges else []
 
     def successors(self, node_id: str) -> set[str]:
-        return {e.target for e in self._edges if e.source == node_id}
+        return {e.target for e in self.out_edges(node_id)}
 
     def downstream(self, node_ids: Iterable[str]) -> set[str]:
         """The given nodes and everything reachable from them."""
-        children: dict[str, list[str]] = {}
-        for e in self._edges:
-            children.setdefault(e.source, []).append(e.target)
         seen: set[str] = set()
-        stack = [n for n in node_ids if n in self._nodes]
+        stack = [n for n in node_ids if n in self]
         while stack:
             n = stack.pop()
             if n in seen:
                 continue
             seen.add(n)
-            stack.extend(children.get(n, ()))
+            stack.extend(e.target for e in self._out[n])
         return seen
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether `goal` is `start` or downstream of it; stops as soon as it is found."""
+        seen, stack = {start}, [start]
+        while stack:
+            if stack[-1] == goal:
+                return True
+            for e in self._out[stack.pop()]:
+                if e.target not in seen:
+                    seen.add(e.target)
+                    stack.append(e.target)
+        return False
 
     def is_missing(self, node_id: str) -> bool:
         """True when the node's layer type is not in the catalog (a plugin that is not
@@ -204,7 +235,9 @@ class Graph:
     def spec(self, node_id: str) -> LayerSpec:
         """The node's LayerSpec, or for a missing layer type a placeholder (category
         "missing") with as many ports as its edges use, for views to draw."""
-        node = self.node(node_id)
+        return self._spec(self.node(node_id))
+
+    def _spec(self, node: Node) -> LayerSpec:
         if node.type in self.catalog:
             spec = self.catalog.get(node.type)
             if node.type == "Block":
@@ -212,8 +245,8 @@ class Graph:
 
                 return bound_spec(spec, node.params.get("block"), self.blocks, self.catalog)
             return spec
-        inputs = max((e.target_port + 1 for e in self._edges if e.target == node_id), default=1)
-        outputs = max((e.source_port + 1 for e in self._edges if e.source == node_id), default=1)
+        inputs = max(self._in[node.id], default=0) + 1
+        outputs = max((e.source_port + 1 for e in self._out[node.id]), default=1)
         return missing_layer_spec(node.type, inputs, outputs)
 
     def nodes_of_type(self, type_name: str) -> list[Node]:
@@ -245,6 +278,8 @@ class Graph:
         self._listeners = [ref for ref in self._listeners if ref() not in (None, listener)]
 
     def _emit(self, event: GraphEvent) -> None:
+        if not self._listeners:
+            return
         alive = []
         for ref in list(self._listeners):
             fn = ref()
@@ -270,18 +305,21 @@ class Graph:
             raise UnknownLayerError(f"unknown layer type {type_name!r}")
         if params is not None and not isinstance(params, dict):
             raise GraphError(f"params of {node_id!r} must be an object")
-        node = Node(node_id, type_name, copy.deepcopy(params or {}), _pos(pos))
+        node = Node(node_id, type_name, copy.deepcopy(params) if params else {}, _pos(pos))
         self._nodes[node_id] = node
+        self._in[node_id] = {}
+        self._out[node_id] = {}
         self._emit(GraphEvent("node_added", node=node_id))
         return node
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Removes the node and its edges; returns both so undo can restore them."""
         node = self.node(node_id)
-        removed = [e for e in self._edges if node_id in (e.source, e.target)]
+        touching = {*self._in[node_id].values(), *self._out[node_id]}
+        removed = [e for e in self._edges if e in touching] if touching else []
         for edge in removed:
             self.disconnect(edge)
-        del self._nodes[node_id]
+        del self._nodes[node_id], self._in[node_id], self._out[node_id]
         self._emit(GraphEvent("node_removed", node=node_id))
         return node, removed
 
@@ -306,45 +344,91 @@ class Graph:
     def connect(self, source: str, target: str, source_port: int = 0, target_port: int = 0) -> Edge:
         edge = Edge(source, target, source_port, target_port)
         self.check_connect(edge)
-        self._edges.append(edge)
-        self._emit(GraphEvent("edge_added", edge=edge))
+        self._add_edge(edge)
         return edge
 
     def check_connect(self, edge: Edge) -> None:
         """Raise the typed error that connecting `edge` would cause, if any."""
+        self._check_links(edge)
+        # s -> t closes a loop exactly when s is already reachable from t
+        if self._reaches(edge.target, edge.source):
+            raise CycleError(f"connecting {edge.source} to {edge.target} would make a cycle")
+
+    def _check_links(self, edge: Edge) -> None:
+        """Every check of `check_connect` but the cycle check, each O(1)."""
         src, dst = self.node(edge.source), self.node(edge.target)
-        for port in (edge.source_port, edge.target_port):
-            if not isinstance(port, int) or isinstance(port, bool):
-                raise PortError(f"port numbers must be whole numbers, got {port!r}")
-        # A node of a missing layer type accepts any port >= 0: its spec is unknown.
-        src_outputs = self.spec(src.id).outputs if src.type in self.catalog else None
-        dst_spec = self.spec(dst.id) if dst.type in self.catalog else None
-        if edge.source_port < 0 or (src_outputs is not None and edge.source_port >= src_outputs):
+        _check_ports(edge)
+        # A node of a missing layer type accepts any port in range: its spec is unknown.
+        src_outputs = self._spec(src).outputs if src.type in self.catalog else None
+        dst_spec = self._spec(dst) if dst.type in self.catalog else None
+        if src_outputs is not None and edge.source_port >= src_outputs:
             raise PortError(f"{src.id} ({src.type}) has no output port {edge.source_port}")
-        if edge.target_port < 0 or (dst_spec is not None and not dst_spec.accepts_input_port(edge.target_port)):
+        if dst_spec is not None and not dst_spec.accepts_input_port(edge.target_port):
             raise PortError(f"{dst.id} ({dst.type}) has no input port {edge.target_port}")
         if edge in self._edges:
             raise DuplicateEdgeError(f"{edge.source} is already connected to {edge.target}")
-        for e in self._edges:
-            if e.target == edge.target and e.target_port == edge.target_port:
-                label = dst_spec.input_label(edge.target_port) if dst_spec else f"input {edge.target_port}"
-                raise PortError(
-                    f"{dst.id} {label} is already fed by {e.source}; "
-                    "disconnect it first"
-                )
-        if edge.source == edge.target or edge.source in self.downstream([edge.target]):
-            raise CycleError(f"connecting {edge.source} to {edge.target} would make a cycle")
+        feeder = self._in[dst.id].get(edge.target_port)
+        if feeder is not None:
+            label = dst_spec.input_label(edge.target_port) if dst_spec else f"input {edge.target_port}"
+            raise PortError(f"{dst.id} {label} is already fed by {feeder.source}; disconnect it first")
+
+    def _add_edge(self, edge: Edge) -> None:
+        self._edges[edge] = None
+        if self._edge_list is not None:
+            self._edge_list.append(edge)
+        self._in[edge.target][edge.target_port] = edge
+        self._out[edge.source][edge] = None
+        self._emit(GraphEvent("edge_added", edge=edge))
 
     def disconnect(self, edge: Edge) -> None:
-        try:
-            self._edges.remove(edge)
-        except ValueError:
-            raise GraphError(f"no edge from {edge.source} to {edge.target}") from None
+        """Remove the edge equal to `edge`; its ports must be ints (1.0 or True match nothing)."""
+        if not isinstance(edge, Edge):
+            raise GraphError(f"not an edge: {edge!r}")
+        _check_ends(edge)
+        _check_ports(edge)
+        if edge not in self._edges:
+            raise GraphError(f"no edge from {edge.source} to {edge.target}")
+        del self._edges[edge], self._in[edge.target][edge.target_port], self._out[edge.source][edge]
+        self._edge_list = None
         self._emit(GraphEvent("edge_removed", edge=edge))
+
+    def edge_index(self, edge: Edge) -> int:
+        """The position of `edge` in `edges`; GraphError (PortError for a bad port) when absent."""
+        if not isinstance(edge, Edge):
+            raise GraphError(f"not an edge: {edge!r}")
+        _check_ends(edge)
+        _check_ports(edge)
+        if edge not in self._edges:
+            raise GraphError(f"no edge from {edge.source} to {edge.target}")
+        return self.edges.index(edge)
+
+    def set_order(self, node_ids: Iterable[str] | None = None, edges: Iterable[Edge] | None = None) -> None:
+        """Put the nodes and/or edges in the given order (the same members, so undo can
+        restore a graph's exact order). Emits nothing: the graph's content is unchanged."""
+        if node_ids is not None:
+            order = list(node_ids)
+            if len(order) != len(self._nodes) or set(order) != self._nodes.keys():
+                raise GraphError("a new node order must list every node once")
+            items = [(n, self._nodes[n]) for n in order]
+            self._nodes.clear()
+            self._nodes.update(items)
+        if edges is not None:
+            order_e = list(edges)
+            if len(order_e) != len(self._edges) or set(order_e) != self._edges.keys():
+                raise GraphError("a new edge order must list every edge once")
+            self._edges = dict.fromkeys(order_e)
+            self._edge_list = None
+            for out in self._out.values():
+                out.clear()
+            for e in order_e:
+                self._out[e.source][e] = None
 
     def clear(self) -> None:
         self._nodes.clear()
         self._edges.clear()
+        self._edge_list = []
+        self._in.clear()
+        self._out.clear()
         self._emit(GraphEvent("reset"))
 
     # ---- serialisation ------------------------------------------------------------
@@ -362,10 +446,13 @@ class Graph:
         inference can point at the nodes involved.
         """
         graph = cls(catalog)
-        for node in data.get("nodes", []):
-            graph.restore_node(node)
-        for edge in data.get("edges", []):
-            graph.restore_edge(edge)
+        if not isinstance(data, dict):
+            raise GraphError(f"a graph must be an object, got {type(data).__name__}")
+        with collector_paused():
+            for node in _items(data, "nodes"):
+                graph.restore_node(node)
+            for edge in _items(data, "edges"):
+                graph.restore_edge(edge)
         return graph
 
     def restore_node(self, data: dict) -> Node:
@@ -373,6 +460,7 @@ class Graph:
 
         A layer type the catalog lacks is accepted (see `is_missing`), so a project that
         uses an uninstalled plugin still opens and keeps that node's params verbatim."""
+        _require(data, "node", ("id", "type"))
         node = self.add_node(
             data["id"], data["type"], data.get("params") or {}, data.get("pos", (0, 0)), allow_missing=True
         )
@@ -381,14 +469,12 @@ class Graph:
 
     def restore_edge(self, data: dict) -> Edge:
         """Add an edge from its serialised form. Unlike `connect`, a cycle is accepted, so a
-        hand-edited file still opens and shape inference can point at the loop."""
+        hand-edited file still opens and shape inference can point at the loop; so there is
+        no reachability search here, and loading is linear in the size of the file."""
+        _require(data, "edge", ("source", "target"))
         edge = Edge(data["source"], data["target"], data.get("source_port", 0), data.get("target_port", 0))
-        try:
-            self.check_connect(edge)
-        except CycleError:
-            pass
-        self._edges.append(edge)
-        self._emit(GraphEvent("edge_added", edge=edge))
+        self._check_links(edge)
+        self._add_edge(edge)
         return edge
 
     def copy(self) -> "Graph":
@@ -398,6 +484,52 @@ class Graph:
 
 
 _NODE_KEYS = frozenset({"id", "type", "params", "pos"})
+
+
+def _check_ends(edge: Edge) -> None:
+    for end in (edge.source, edge.target):
+        if not isinstance(end, str):
+            raise UnknownNodeError(f"no node with id {end!r}")
+
+
+def _check_ports(edge: Edge) -> None:
+    """Ports are ints in 0..MAX_PORT; bool, 1.0 and "1" are refused (Python holds 1 == 1.0
+    == True, so a lax port would match, and later clash with, the edge at port 1)."""
+    for port in (edge.source_port, edge.target_port):
+        if not isinstance(port, int) or isinstance(port, bool):
+            raise PortError(f"port numbers must be whole numbers, got {port!r}")
+        if not 0 <= port <= MAX_PORT:
+            raise PortError(f"port {port} is out of range (ports are numbered 0 to {MAX_PORT})")
+
+
+def _require(data: Any, what: str, keys: tuple[str, ...]) -> None:
+    if not isinstance(data, dict):
+        raise GraphError(f"a serialised {what} must be an object, got {type(data).__name__}")
+    for key in keys:
+        if key not in data:
+            raise GraphError(f"a serialised {what} lacks {key!r}")
+
+
+def _items(data: dict, key: str) -> list:
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise GraphError(f"graph {key} must be a list, got {type(items).__name__}")
+    return items
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector around a bulk build. Loading a 20,000-node
+    graph allocates ~10^5 objects, none in a reference cycle, and every full collection
+    they trigger walks each live object (torch's too): measured, a third of the load."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def missing_layer_message(type_name: str) -> str:

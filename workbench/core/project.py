@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for the writers
 from workbench.core.catalog import Catalog
-from workbench.core.graph import Graph, GraphError
+from workbench.core.graph import Graph, GraphError, collector_paused
 from workbench.core.text import describe, shorten
 from workbench.core.jsonfile import JsonFileError, check_tree, load_json
 
@@ -107,7 +107,8 @@ def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: st
             f"was saved by a newer Model Workbench (file format version {version}; this app reads up to "
             f"{VERSION}). Update the app to open it."
         )
-    doc = migrate(copy.deepcopy(doc), version)
+    if version < VERSION:  # migrators rewrite a copy; a current document is only read (and copied where kept)
+        doc = migrate(copy.deepcopy(doc), version)
     name = doc.get("name", default_name)
     _expect(name, str, "name")
     graph_doc = doc.get("graph", {"nodes": [], "edges": []})
@@ -123,8 +124,8 @@ def project_from_dict(doc: Any, catalog: Catalog | None = None, default_name: st
         graph=graph,
         data=copy.deepcopy(data),
         training=copy.deepcopy(training),
-        extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
-        graph_extra={k: v for k, v in graph_doc.items() if k not in _GRAPH_KEYS},
+        extra={k: copy.deepcopy(v) for k, v in doc.items() if k not in _KNOWN_KEYS},
+        graph_extra={k: copy.deepcopy(v) for k, v in graph_doc.items() if k not in _GRAPH_KEYS},
     )
 
 
@@ -157,16 +158,17 @@ def _load_graph(graph_doc: dict, catalog: Catalog | None) -> Graph:
             if not isinstance(port, int) or isinstance(port, bool) or port < 0:
                 raise ProjectError(f"{where}.{key}: must be a whole number >= 0, got {json.dumps(port)}")
     graph = Graph(catalog)
-    for i, node in enumerate(nodes):
-        try:
-            graph.restore_node(node)
-        except GraphError as exc:
-            raise ProjectError(f"graph.nodes[{i}]: {exc}") from None
-    for i, edge in enumerate(edges):
-        try:
-            graph.restore_edge(edge)
-        except GraphError as exc:
-            raise ProjectError(f"graph.edges[{i}]: {exc}") from None
+    with collector_paused():
+        for i, node in enumerate(nodes):
+            try:
+                graph.restore_node(node)
+            except GraphError as exc:
+                raise ProjectError(f"graph.nodes[{i}]: {exc}") from None
+        for i, edge in enumerate(edges):
+            try:
+                graph.restore_edge(edge)
+            except GraphError as exc:
+                raise ProjectError(f"graph.edges[{i}]: {exc}") from None
     return graph
 
 

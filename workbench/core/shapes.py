@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 
 from workbench.core.catalog import LayerSpec
-from workbench.core.graph import Graph, GraphEvent, missing_layer_message
+from workbench.core.graph import Graph, GraphEvent, collector_paused, missing_layer_message
 from workbench.core.params import ParamError
 from workbench.core.tensors import INT, ShapeError, TensorInfo, size_problem
 from workbench.core.text import shorten
@@ -195,7 +195,8 @@ class ShapeInference:
 
     def result(self) -> InferenceResult:
         if self._result is None:
-            self._result = self._run()
+            with collector_paused():  # a pass over 20,000 nodes allocates like a load does
+                self._result = self._run()
         return self._result
 
     def _topology(self) -> tuple[list[str], list[list[str]]]:
@@ -243,7 +244,7 @@ class ShapeInference:
             else:
                 outputs[node_id] = outcome.outputs
         for cycle in cycles:
-            loop = " → ".join([*cycle, cycle[0]])
+            loop = _loop_text(cycle)
             for node_id in cycle:
                 diagnostics.append(Diagnostic(node_id, ERROR, f"is part of a cycle ({loop}); remove one of its edges"))
         live = _graph_diagnostics(graph, diagnostics)
@@ -299,28 +300,75 @@ def topological_order(graph: Graph) -> tuple[list[str], list[list[str]]]:
 
 
 def _cycles(graph: Graph, remaining: set[str]) -> list[list[str]]:
-    """One representative loop per strongly connected group among `remaining`."""
-    children = {n: [e.target for e in graph.edges if e.source == n and e.target in remaining] for n in remaining}
-    cycles, covered = [], set()
-    for start in [n for n in graph.nodes if n in remaining]:
-        if start in covered:
-            continue
+    """One representative loop per strongly connected group among `remaining` (the nodes
+    Kahn's order could not place), in graph order; linear in their edges."""
+    children = {n: [e.target for e in graph.out_edges(n) if e.target in remaining] for n in remaining}
+    rank = {n: i for i, n in enumerate(n for n in graph.nodes if n in remaining)}
+    cycles = []
+    for group in _strong_components(children, sorted(remaining, key=rank.__getitem__)):
+        start = min(group, key=rank.__getitem__)
+        if len(group) == 1 and start not in children[start]:
+            continue  # downstream of a loop, not on one
         path, index, node = [], {}, start
-        while node not in index:
+        while node not in index:  # inside the group every node has a child in it
             index[node] = len(path)
             path.append(node)
-            nxt = children.get(node) or []
-            if not nxt:
-                break
-            node = nxt[0]
-        else:
-            loop = path[index[node]:]
-            if not covered.intersection(loop):
-                cycles.append(loop)
-                covered.update(loop)
-            continue
-        covered.update(path)
+            node = next(c for c in children[node] if c in group)
+        cycles.append(path[index[node]:])
+    cycles.sort(key=lambda loop: min(rank[n] for n in loop))
     return cycles
+
+
+def _strong_components(children: dict[str, list[str]], nodes: list[str]) -> list[set[str]]:
+    """Tarjan's strongly connected components, iterative (a 20,000-node loop must not
+    reach Python's recursion limit)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(children[root]))]
+        while work:
+            node, pending = work[-1]
+            for child in pending:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(children[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    group = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.add(member)
+                        if member == node:
+                            break
+                    groups.append(group)
+    return groups
+
+
+def _loop_text(cycle: list[str], shown: int = 8) -> str:
+    """"a → b → c → a"; a long loop keeps its ends and says how many nodes it skips, so a
+    20,000-node loop does not put 20,000 names in each of its 20,000 diagnostics."""
+    names = [*cycle, cycle[0]]
+    if len(names) > shown + 2:
+        names = [*names[: shown - 2], f"… {len(names) - shown} more …", *names[-2:]]
+    return " → ".join(names)
 
 
 def _graph_diagnostics(graph: Graph, diagnostics: list[Diagnostic]) -> set[str]:
