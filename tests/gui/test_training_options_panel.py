@@ -53,3 +53,43 @@ def test_a_project_with_the_options_shows_them(make_window):
     assert train.widgets["compile"].currentText() == "inductor"
     assert train.widgets["max_steps"].value() == 7 and train.widgets["accumulate_steps"].value() == 3
     assert train.widgets["eval_every"].text() == "off" and train.widgets["objective"].currentText() == "auto"
+
+
+def test_a_run_validating_every_n_steps_plots_validation_at_its_steps(qtbot, make_window, runs_dir):
+    from tests.gui.test_training_dashboard import click, dashboard_of, moons
+
+    project = moons(epochs=1)
+    project["training"].update(eval_every=50, max_steps=150)  # 200 steps an epoch: validations at 50, 100, 150
+    window = make_window(project)
+    dash = dashboard_of(window)
+    click(dash.train_button)
+    qtbot.waitUntil(lambda: not dash.active, timeout=30000)
+    assert dash.state == "completed", dash.message.text()
+    plots = dash.plots
+    assert plots.by_step and "Loss per step" in plots.epoch_plot.getPlotItem().titleLabel.text
+    assert list(plots.val_loss.x) == [50, 100, 150] and list(plots.metric_values.x) == [50, 100, 150]
+    assert list(plots.train_loss.x) == [150]  # the (partial) epoch's mean, at its last step
+    assert len(plots.val_curve.getOriginalDataset()[0]) == 3
+    hover = plots.readout(plots.epoch_plot, 100)
+    assert hover.splitlines()[0] == "step 100" and "val " in hover and "(step 150)" in hover  # train: epoch end
+    assert dash.progress.maximum() == 150 and dash.progress.value() == 150
+
+
+def test_a_language_model_run_shows_perplexity(qtbot, make_window):
+    from tests.gui.test_training_dashboard import dashboard_of
+    from tests.training.test_lm_options import lm_trainer
+    from workbench.training.events import EventLog
+
+    log = EventLog()
+    assert lm_trainer({"epochs": 2}, callbacks=[log]).fit().state == "completed"
+    dash = dashboard_of(make_window())
+    plots = dash.ensure_plots()
+    for ev in log.events:  # the events of a real run, as the dashboard's timer hands them over
+        dash._apply(ev)
+    plots.flush()
+    assert dash.metric_key == "val_perplexity"
+    assert plots.metric_plot.getPlotItem().titleLabel.text == "Validation perplexity"
+    assert plots.metric_plot.getPlotItem().getAxis("left").logMode  # perplexity spans decades
+    assert dash.table.horizontalHeaderItem(3).text() == "val perplexity"
+    assert list(plots.metric_values.y) == [e["val_perplexity"] for e in log.of("epoch")]
+    assert not plots.by_step and list(plots.val_loss.x) == [1, 2]

@@ -30,6 +30,9 @@ __all__ = ["TrainingDashboard", "format_eta"]
 TICK_MS = 40  # 25 Hz
 STATUS_MS = 1000  # the device's memory is read once a second
 COLUMNS = ["epoch", "train loss", "val loss", "val accuracy", "lr", "samples/s"]
+# the validation figure the table's fourth column and the metric plot show: the first the run reports
+METRICS = (("val_perplexity", "val perplexity", "Validation perplexity"), ("val_accuracy", "val accuracy",
+           "Validation accuracy"), ("val_mae", "val MAE", "Validation MAE"))
 ACTIVE = ("starting", "running", "paused", "pausing", "stopping")
 FINAL = ("completed", "stopped", "failed")
 
@@ -252,12 +255,13 @@ class TrainingDashboard(QWidget):
         self.events_applied.emit(events)
 
     def _show_progress(self) -> None:
-        """The latest step only, once per tick (a progress bar repaints at once on setValue)."""
+        """The latest step only, once per tick (a progress bar repaints at once on setValue).
+        Progress counts optimizer steps, up to max_steps when the run has one."""
         ev, self._last_step = self._last_step, None
         if ev is None:
             return
         epoch, batch, batches = ev["epoch"], ev["batch"], ev["batches"]
-        self.progress.setValue(min((epoch - 1) * batches + batch, self.progress.maximum()))
+        self.progress.setValue(min(ev["step"], self.progress.maximum()))
         self.progress.setFormat(f"epoch {epoch}/{self._epochs} · step {batch}/{batches}")
         self.eta_label.setText(f"epoch ETA {format_eta(ev.get('eta_s'))}")
 
@@ -269,13 +273,20 @@ class TrainingDashboard(QWidget):
             self._last_step = ev
         elif kind == "epoch":
             self._add_epoch(ev)
+        elif kind == "validation":
+            self._choose_metric(ev)
+            self.plots.add_validation(ev["step"], ev.get("val_loss"), ev.get(self.metric_key) if self.metric_key else None)
         elif kind == "state":
             self._on_state(ev["state"], ev.get("message", ""))
         elif kind == "fit_start":
             self._epochs, self._steps_per_epoch = ev["epochs"], ev["steps_per_epoch"]
             self.run_dir = ev.get("run_dir")
-            self.progress.setRange(0, max(1, self._epochs * self._steps_per_epoch))
-            self.progress.setValue(ev.get("start_epoch", 0) * self._steps_per_epoch)
+            total = self._epochs * self._steps_per_epoch
+            if ev.get("max_steps"):
+                total = min(total, ev["max_steps"])
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(min(ev.get("start_step", ev.get("start_epoch", 0) * self._steps_per_epoch), total))
+            self.plots.set_x_steps(bool(ev.get("eval_every")))
             self.state_label.setToolTip(f"device {ev.get('device')} · run folder {self.run_dir}")
             self.device = ev.get("device")
             self._show_status()
@@ -286,17 +297,24 @@ class TrainingDashboard(QWidget):
         elif kind == "log":
             self._show_message(ev.get("message", ""))
 
+    def _choose_metric(self, ev: dict) -> None:
+        """The first epoch or validation event decides which figure the metric plot shows."""
+        if self.metric_key is not None:
+            return
+        key, label, title = next((m for m in METRICS if m[0] in ev), ("", "val metric", "Validation metric"))
+        self.metric_key = key
+        self.table.setHorizontalHeaderItem(3, QTableWidgetItem(label))
+        self.plots.set_metric_name(title, log_y=key == "val_perplexity")
+
     def _add_epoch(self, ev: dict) -> None:
-        if self.metric_key is None:
-            self.metric_key = "val_accuracy" if "val_accuracy" in ev else ("val_mae" if "val_mae" in ev else "")
-            label = {"val_accuracy": "val accuracy", "val_mae": "val MAE"}.get(self.metric_key, "val metric")
-            self.table.setHorizontalHeaderItem(3, QTableWidgetItem(label))
-            self.plots.set_metric_name({"val_accuracy": "Validation accuracy", "val_mae": "Validation MAE"}
-                                       .get(self.metric_key, "Validation metric"))
+        self._choose_metric(ev)
         metric = ev.get(self.metric_key) if self.metric_key else None
         self.last_epoch = ev
         self._last_step = None
-        self.plots.add_epoch(ev["epoch"], ev.get("train_loss"), ev.get("val_loss"), metric)
+        if self.plots.by_step:  # its validation came as a "validation" event
+            self.plots.add_train(ev["step"], ev.get("train_loss"))
+        else:
+            self.plots.add_epoch(ev["epoch"], ev.get("train_loss"), ev.get("val_loss"), metric)
         row = self.table.rowCount()
         self.table.insertRow(row)
         speed = ev.get("samples_per_s")
@@ -307,7 +325,7 @@ class TrainingDashboard(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)
         self.table.scrollToBottom()
-        self.progress.setValue(ev["epoch"] * self._steps_per_epoch)
+        self.progress.setValue(min(ev["step"], self.progress.maximum()))
         self.progress.setFormat(f"epoch {ev['epoch']}/{self._epochs}")
         self.eta_label.setText(f"ETA {format_eta(ev.get('eta_s'))}")
 

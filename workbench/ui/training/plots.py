@@ -1,5 +1,7 @@
 """The dashboard's live plots (pyqtgraph): loss per step (raw, faint, and smoothed), losses
-per epoch, the val metric, and learning rate or samples/s per step.
+per epoch, the val metric, and learning rate or samples/s per step. A run that validates
+every N steps (eval_every) puts the loss and metric plots on the global step too: train
+loss at each epoch's last step, validation points at their own steps.
 
 Imported only when the dashboard is first shown: pyqtgraph takes about half a second to
 import, which start-up must not pay. Points go into growable numpy buffers (series.py)
@@ -53,6 +55,11 @@ class _LogAxis(pg.AxisItem):
         return ticks
 
 
+def _loss_title(per: str) -> str:
+    # colours in the title: a legend would cover the points
+    return f"Loss per {per}: <span style='color:{BLUE}'>train</span> <span style='color:{ORANGE}'>val</span>"
+
+
 def _plot(title: str) -> pg.PlotWidget:
     widget = pg.PlotWidget(background=None, axisItems={"left": _LogAxis("left")})
     widget.getPlotItem().setTitle(title, size="9pt")
@@ -72,8 +79,8 @@ class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.step_plot = _plot("Train loss per step")
-        self.epoch_plot = _plot(f"Loss per epoch: <span style='color:{BLUE}'>train</span> "
-                                f"<span style='color:{ORANGE}'>val</span>")  # a legend would cover the points
+        self.epoch_plot = _plot(_loss_title("epoch"))
+        self.by_step = False  # the loss and metric plots' x: epochs, or steps (set_x_steps)
         self.metric_plot = _plot("Validation accuracy")
         self.rate_plot = _plot(RATES["lr"])
         self.step_loss = Series(4096)
@@ -152,9 +159,16 @@ class LivePlots(QWidget):
         self._smoothing_changed(self.smoothing.value())
 
     # ---- options -----------------------------------------------------------------------------
-    def set_metric_name(self, name: str) -> None:
+    def set_metric_name(self, name: str, log_y: bool = False) -> None:
+        """Title the metric plot; `log_y` for a metric that spans decades (perplexity)."""
         self.metric_plot.getPlotItem().setTitle(name, size="9pt")
+        self.metric_plot.setLogMode(x=False, y=log_y)
         self._names[4] = name.removeprefix("Validation ")
+
+    def set_x_steps(self, on: bool) -> None:
+        """Plot train and validation losses and the metric against the global step (eval_every)."""
+        self.by_step = on
+        self.epoch_plot.getPlotItem().setTitle(_loss_title("step" if on else "epoch"), size="9pt")
 
     def _smoothing_changed(self, value: int) -> None:
         self.smoothing_label.setText(f"{value / 100:.2f}")
@@ -195,9 +209,17 @@ class LivePlots(QWidget):
         self.speed.append(step, samples_per_s)
 
     def add_epoch(self, epoch: int, train_loss, val_loss, metric) -> None:
-        self.train_loss.append(epoch, train_loss)
-        self.val_loss.append(epoch, val_loss)
-        self.metric_values.append(epoch, metric)
+        self.add_train(epoch, train_loss)
+        self.add_validation(epoch, val_loss, metric)
+
+    def add_train(self, x: float, train_loss) -> None:
+        """An epoch's train loss at `x` (the epoch, or its last step)."""
+        self.train_loss.append(x, train_loss)
+
+    def add_validation(self, x: float, val_loss, metric) -> None:
+        """A validation at `x` (the epoch, or its global step)."""
+        self.val_loss.append(x, val_loss)
+        self.metric_values.append(x, metric)
 
     def refresh(self, force: bool = False) -> None:
         """Redraw at most one group of curves per call (the one waiting longest), and at
@@ -235,9 +257,12 @@ class LivePlots(QWidget):
 
     # ---- hovering ------------------------------------------------------------------------------
     def readout(self, plot: pg.PlotWidget, x: float) -> str:
-        """The point nearest to `x` on each visible curve of `plot`: what hovering shows."""
+        """The point nearest to `x` on each visible curve of `plot`: what hovering shows. The
+        heading is the nearest x of all; a curve whose point lies elsewhere (train losses at
+        epoch ends among validations every N steps) says where."""
         group = self._plot_curves[self._plots.index(plot)]
-        lines = []
+        unit = "step" if plot in (self.step_plot, self.rate_plot) or self.by_step else "epoch"
+        found = []  # (distance, x, text)
         for i in group:
             curve, series = self._curves[i]
             n = len(series)
@@ -247,9 +272,12 @@ class LivePlots(QWidget):
             j = min(int(np.searchsorted(xs, x)), n - 1)
             if j > 0 and abs(xs[j - 1] - x) <= abs(xs[j] - x):
                 j -= 1
-            if not lines:
-                lines.append(f"{'step' if plot in (self.step_plot, self.rate_plot) else 'epoch'} {xs[j]:g}")
-            lines.append(f"{self._names[i]} {series.y[j]:.4g}")
+            found.append((abs(xs[j] - x), xs[j], f"{self._names[i]} {series.y[j]:.4g}"))
+        if not found:
+            return ""
+        near = min(found)[1]
+        lines = [f"{unit} {near:g}"]
+        lines += [text if at == near else f"{text} ({unit} {at:g})" for _d, at, text in found]
         return "\n".join(lines)
 
     def _hover(self, plot: pg.PlotWidget, pos) -> None:
