@@ -29,8 +29,8 @@ import torch
 from workbench.core.project import atomic_write_bytes
 from workbench.training.failures import CheckpointWriteError
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "rng_state", "set_rng_state", "training_state",
-           "weights_state", "restore_training_state"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "saved_position", "rng_state", "set_rng_state",
+           "training_state", "weights_state", "restore_training_state"]
 
 FORMAT = "workbench-checkpoint"
 VERSION = 1
@@ -66,6 +66,20 @@ def load(path: Path) -> dict:
         raise CheckpointError(f"{path}: written by a newer Model Workbench (checkpoint version "
                               f"{payload.get('version')}); update the app to resume it")
     return payload
+
+
+def saved_position(path: Path) -> tuple[int, int] | None:
+    """(epochs done, batches of the next epoch) recorded inside the checkpoint at `path`, read
+    back from the file; None when there is no readable checkpoint. What a failed run can
+    honestly say it kept: never what it meant to save."""
+    try:
+        payload = load(path)
+    except CheckpointError:
+        return None
+    epoch, batch = payload.get("epoch"), payload.get("batch") or 0
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (epoch, batch)):
+        return None
+    return epoch, batch
 
 
 def rng_state() -> dict:

@@ -47,19 +47,18 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
     if dist.is_main and not as_json:  # where the data really comes from (relative: the project's folder)
         for line in describe_paths(session.trainer.bundle):
             print(f"reading {line}")
-    previous = _stop_on_interrupt(control)
+    previous = _stop_on_signals(control)
     try:
         result = session.fit()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         distributed.shutdown()
     if result.state == "failed":
         if dist.is_main or not dist.enabled:
             print(f"error: training failed: {result.message}", file=sys.stderr)
             if session.run_dir is not None:
-                kept = f" (last checkpoint: epoch {result.epochs_done})" if result.epochs_done else ""
-                print(f"run folder: {session.run_dir}{kept}", file=sys.stderr)
+                print(f"run folder: {session.run_dir} ({_kept(result.saved)})", file=sys.stderr)
         else:
             print(f"error: rank {dist.rank}: training failed: {result.message}", file=sys.stderr)
         return EXIT_FAILED
@@ -70,18 +69,41 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
     return EXIT_COMPLETED
 
 
-def _stop_on_interrupt(control: RunControl):
-    """First Ctrl-C: stop cooperatively after the current batch (checkpoint saved). Second: abort."""
+def _kept(saved: tuple[int, int] | None) -> str:
+    """What the failed run's folder holds, as read back from its checkpoint."""
+    if saved is None:
+        return "no checkpoint on disk: the run cannot resume"
+    epoch, batch = saved
+    return f"last checkpoint: epoch {epoch}" + (f", batch {batch}" if batch else "") + "; resume it with --resume"
+
+
+# Ctrl-C, `kill` and a closed terminal all stop a run the same way (where the platform has them)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _stop_on_signals(control: RunControl) -> dict:
+    """First signal: stop cooperatively after the current batch (checkpoint and final weights
+    saved, state "stopped"). A second: abort at once. Only the main thread can install
+    handlers (the GUI's worker thread never does); returns the ones to put back."""
     def handler(signum, frame):
         if control.stop_requested:
             raise KeyboardInterrupt
-        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
-        control.stop()
+        name = signal.Signals(signum).name
+        again = "Ctrl-C again" if signum == signal.SIGINT else f"{name} again"
+        try:
+            print(f"\n{'' if signum == signal.SIGINT else f'{name}: '}stopping after this batch ({again} to abort)",
+                  file=sys.stderr)
+        except (OSError, RuntimeError, ValueError):  # stderr gone (a closed terminal) or busy
+            pass
+        control.stop(by="Ctrl-C" if signum == signal.SIGINT else name)
 
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        return None
+    previous = {}
+    for signum in STOP_SIGNALS:
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread
+            break
+    return previous
 
 
 def runs(directory: str | None = None, as_json: bool = False, csv_file: str | None = None) -> int:

@@ -19,9 +19,12 @@ class RunControl:
         self._running.set()
         self._stop = False
         self.pending = False  # fast-path flag read by the loop every batch
+        self.stopped_by = "the user"  # who asked, for the run's message ("SIGTERM" from a signal)
 
-    def stop(self) -> None:
+    def stop(self, by: str = "") -> None:
         with self._lock:
+            if by and not self._stop:
+                self.stopped_by = by
             self._stop = True
             self.pending = True
             self._running.set()  # a paused run must wake to stop

@@ -8,8 +8,10 @@ traceback for the submodule (named after its node id) whose frame it passed thro
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -20,14 +22,17 @@ __all__ = [
     "TrainingFailure",
     "NonFiniteLoss",
     "DataReadError",
+    "RunWriteError",
     "CheckpointWriteError",
+    "kept_note",
     "explain",
     "failing_node",
 ]
 
 
 class TrainingFailure(Exception):
-    """A run ended early; `kind` is one of nan_loss, out_of_memory, data, layer, checkpoint, config, error."""
+    """A run ended early; `kind` is one of nan_loss, out_of_memory, data, layer, checkpoint,
+    write (another run-folder file), config, error."""
 
     def __init__(self, kind: str, message: str, node_id: str | None = None, details: str = "") -> None:
         super().__init__(message)
@@ -52,15 +57,38 @@ class DataReadError(Exception):
         self.error = error
 
 
-class CheckpointWriteError(Exception):
+class RunWriteError(Exception):
+    """Writing a file of the run folder (metrics.jsonl, a checkpoint, the weights) failed."""
+
     def __init__(self, path, error: OSError) -> None:
         super().__init__(f"{path}: {error}")
         self.path = path
         self.error = error
 
 
+class CheckpointWriteError(RunWriteError):
+    """Writing checkpoint.pt, best.pt or final.pt failed (the previous file is untouched)."""
+
+
+# errors that more free space (or quota) cures
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def kept_note(saved: tuple[int, int] | None, error: OSError | None = None) -> str:
+    """What a run that could not write can still do, from the checkpoint really on disk
+    (`saved`: its (epoch, batch) as read back from the file; None: there is none)."""
+    remedy = "free some disk space" if error is not None and error.errno in DISK_FULL else "fix the cause"
+    if saved is None:
+        return f"no checkpoint was saved, so the run cannot resume: {remedy} and train again"
+    epoch, batch = saved
+    where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
+    return f"the previous checkpoint is intact (checkpoint.pt holds {where}): {remedy} and resume the run"
+
+
 def explain(exc: BaseException, model: nn.Module | None = None, batch_size: int | None = None,
-            device: torch.device | None = None) -> TrainingFailure:
+            device: torch.device | None = None, saved: tuple[int, int] | None | bool = False) -> TrainingFailure:
+    """`saved`: the (epoch, batch) of the run's checkpoint as read back from disk, None when
+    it has none, False when there is no run folder; write failures say what it holds."""
     if isinstance(exc, TrainingFailure):
         return exc
     details = "".join(traceback.format_exception(exc))
@@ -73,14 +101,9 @@ def explain(exc: BaseException, model: nn.Module | None = None, batch_size: int 
             f"for NaN/Inf values",
             details=details,
         )
-    if isinstance(exc, CheckpointWriteError):
-        reason = exc.error.strerror or str(exc.error)
-        return TrainingFailure(
-            "checkpoint",
-            f"could not write {exc.path}: {reason}; the previous checkpoint is intact. Free some disk space "
-            f"and resume the run",
-            details=details,
-        )
+    if isinstance(exc, RunWriteError):
+        kind = "checkpoint" if isinstance(exc, CheckpointWriteError) else "write"
+        return TrainingFailure(kind, _write_message(exc.path, exc.error, saved), details=details)
     if isinstance(exc, DataReadError):
         inner = exc.error
         what = getattr(inner, "filename", None)
@@ -113,9 +136,17 @@ def explain(exc: BaseException, model: nn.Module | None = None, batch_size: int 
     summary = _one_line(exc)
     if node is not None:
         return TrainingFailure("layer", f"layer {node!r} raised {summary}", node_id=node, details=details)
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # a callback's own file (evaluation.json...)
+        return TrainingFailure("write", _write_message(exc.filename or "a file", exc, saved), details=details)
     if isinstance(exc, OSError):
         return TrainingFailure("data", f"could not read or write a file: {summary}", details=details)
     return TrainingFailure("error", f"training stopped by an error: {summary}", details=details)
+
+
+def _write_message(path, error: OSError, saved) -> str:
+    name = Path(str(path)).name or str(path)
+    message = f"could not write {name}: {error.strerror or error}"
+    return message if saved is False else f"{message}; {kept_note(saved, error)}"
 
 
 def failing_node(exc: BaseException, model: nn.Module) -> str | None:

@@ -31,6 +31,7 @@ from workbench.core.project import Project, ProjectError, atomic_write_text, loa
 from workbench.training import checkpoint
 from workbench.training.callbacks import Callback
 from workbench.training.events import FINAL_STATES
+from workbench.training.failures import RunWriteError
 
 __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
            "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
@@ -84,8 +85,11 @@ class RunFolder(Callback):
 
     def on_event(self, trainer, event: dict) -> None:
         if event["event"] in LOGGED_EVENTS and not self._metrics.closed:
-            self._metrics.write(json.dumps(event) + "\n")
-            self._metrics.flush()
+            try:
+                self._metrics.write(json.dumps(event) + "\n")
+                self._metrics.flush()
+            except OSError as exc:  # a full disk: the Trainer ends the run saying what is kept
+                raise RunWriteError("metrics.jsonl", exc) from exc
 
     def write_checkpoint(self, payload: dict) -> Path:
         checkpoint.save(self.checkpoint_path, payload)
@@ -104,7 +108,10 @@ class RunFolder(Callback):
 
     def close(self) -> None:
         if not self._metrics.closed:
-            self._metrics.close()
+            try:
+                self._metrics.close()
+            except OSError:  # the last lines could not be flushed (full disk): the run already said so
+                pass
 
 
 def _copy_for_snapshot(project: Project, with_tokenizer: bool = False) -> Project:
@@ -201,7 +208,7 @@ def resume_refusal(info: RunInfo, epochs: int | None = None) -> str:
     """Why the run cannot continue to `epochs` in all (default: its own), or "" when it can:
     what prepare() would refuse, said before trying (a completed run needs more epochs)."""
     if not (info.path / "checkpoint.pt").is_file():
-        return "no checkpoint was saved (the run ended before its first epoch)"
+        return "no checkpoint was saved (the run ended before one could be written)"
     target = epochs or info.epochs
     if target is not None and info.epochs_done >= target:
         return (f"it has already trained {info.epochs_done} epoch(s) of {target}; "

@@ -55,6 +55,7 @@ class FitResult:
     best: dict | None = None
     run_dir: Path | None = None
     failure: TrainingFailure | None = None
+    saved: tuple[int, int] | None = None  # a failed run: (epoch, batch) its checkpoint.pt holds, read back
 
 
 class Trainer:
@@ -105,8 +106,8 @@ class Trainer:
 
     def fit(self) -> FitResult:
         result = FitResult(state="failed", run_dir=self.run.path if self.run else None)
-        self._set_state("starting")
         try:
+            self._set_state("starting")  # inside: even writing the first event may fail (a full disk)
             self._setup()
             self.callbacks.call("on_fit_start", self)
             self._emit_fit_start()
@@ -116,7 +117,9 @@ class Trainer:
             if isinstance(exc, KeyboardInterrupt):
                 result.state, result.message = "stopped", "interrupted"
             else:
-                failure = explain(exc, self.model, self.config.batch_size, self.plan.device if self.plan else None)
+                result.saved = self._saved_on_disk()
+                failure = explain(exc, self.model, self.config.batch_size, self.plan.device if self.plan else None,
+                                  saved=result.saved if self.run is not None else False)
                 if self.run is not None and failure.details:
                     self.run.write_error(failure.details)
                 try:  # a callback may refine the failure (telemetry names the node where NaN began)
@@ -131,7 +134,8 @@ class Trainer:
                 self.run.write_weights("final.pt", ckpt.weights_state(self))
             self.callbacks.call("on_fit_end", self, result)
         except BaseException as exc:  # noqa: B036
-            failure = explain(exc, self.model)
+            result.saved = self._saved_on_disk()
+            failure = explain(exc, self.model, saved=result.saved if self.run is not None else False)
             result.state, result.failure, result.message = "failed", failure, failure.message
         try:
             node = result.failure.node_id if result.failure is not None else None
@@ -370,7 +374,7 @@ class Trainer:
         """Save where we are so the run can resume exactly, then end it."""
         where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch - 1}"
         self._save(epoch - 1, improved=False, batch=batch)
-        message = self._stop_message or ("stopped by the user after " + where)
+        message = self._stop_message or f"stopped by {self.control.stopped_by} after {where}"
         return "stopped", message
 
     # -- epoch end ---------------------------------------------------------------------------
@@ -461,6 +465,11 @@ class Trainer:
             self.run.write_weights("best.pt", ckpt.weights_state(self))
         self._saved_at = (epoch_done, batch)
         self.emit("checkpoint", epoch=epoch_done, batch=batch, path=str(path), best=improved)
+
+    def _saved_on_disk(self) -> tuple[int, int] | None:
+        """What checkpoint.pt really holds now (read back; a failed write may have left an
+        older one, or none)."""
+        return ckpt.saved_position(self.run.checkpoint_path) if self.run is not None else None
 
     # -- states ---------------------------------------------------------------------------------
 
