@@ -343,3 +343,62 @@ def test_layout_runs_chains_straight_down_and_branches_side_by_side():
     assert pos["add"][1] == 3 * ROW  # below the longer branch
     assert all(pos[t][1] > pos[s][1] for s, t in edges)
     assert len(set(pos.values())) == len(nodes)
+
+
+# ---- the allow-list as documented ------------------------------------------------------------------
+
+_KIND_ORDER = ("tensor", "int", "float", "bool", "none", "dtype", "device", "memory_format", "slice", "ellipsis", "seq")
+
+
+def _kinds(args) -> str:
+    parts = [k for k in _KIND_ORDER if k in args.kinds]
+    parts += [f'"{s}"' for s in sorted(args.strings)]
+    if args.pattern:
+        parts.append(f"text matching `{args.pattern}`")
+    return ", ".join(parts) or "—"
+
+
+def allowlist_markdown() -> str:
+    """The docs/import.md section listing every allow-list entry, from the table itself."""
+    from workbench.core import fx_allowlist as allow
+
+    lines = [f"### Functions ({len(allow.FUNCTIONS)})", "", "| entry | arguments may be |", "| --- | --- |"]
+    lines += [f"| `{ref}` | {_kinds(args)} |" for ref, args in allow.FUNCTIONS.items()]
+    lines += ["", f"### Tensor methods ({len(allow.METHODS)})", "", "| method | arguments may be |", "| --- | --- |"]
+    lines += [f"| `{name}` | {_kinds(args)} |" for name, args in allow.METHODS.items()]
+    lines += ["", f"### Tensor attributes ({len(allow.ATTRIBUTES)})", "",
+              ", ".join(f"`{a}`" for a in sorted(allow.ATTRIBUTES))]
+    lines += ["", f"### torch.nn modules ({len(allow.MODULES)})", "", "| module | init arguments |", "| --- | --- |"]
+    for ref, init in allow.MODULES.items():
+        text = "; ".join(f"`{k}`: {_kinds(v)}" for k, v in init.items()) or "—"
+        lines.append(f"| `{ref}` | {text} |")
+    lines += ["", f"### dtypes ({len(allow.DTYPES)}) and memory formats ({len(allow.MEMORY_FORMATS)})", "",
+              ", ".join(f"`{d}`" for d in sorted(allow.DTYPES)) + "; " +
+              ", ".join(f"`{m}`" for m in sorted(allow.MEMORY_FORMATS))]
+    return "\n".join(lines)
+
+
+def test_docs_list_every_allow_list_entry():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    begin, end = "<!-- allow-list:begin -->\n", "\n<!-- allow-list:end -->"
+    assert begin in text and end in text, "docs/import.md lost its allow-list markers"
+    documented = text.split(begin, 1)[1].split(end, 1)[0]
+    assert documented == allowlist_markdown(), "regenerate the section with tests.core.test_importer:allowlist_markdown()"
+
+
+def test_every_allow_list_entry_resolves_to_what_it_claims():
+    from workbench.core import fx_allowlist as allow
+
+    for ref in allow.FUNCTIONS:
+        fn, _ = allow.allowed_function(ref)
+        assert callable(fn) and (not isinstance(fn, type) or fn in (int, float, bool)), ref
+    for ref in allow.MODULES:
+        cls, _ = allow.allowed_module(ref)
+        assert isinstance(cls, type) and issubclass(cls, nn.Module), ref
+    for name in allow.METHODS:
+        assert callable(allow.allowed_method(name)[0]), name
+    x = torch.zeros(2, 3)
+    for name in allow.ATTRIBUTES:
+        assert allow.kind_of(allow.allowed_attribute(name).__get__(x)) is not None, name

@@ -55,6 +55,12 @@ class Args:
             return "slice" in self.kinds and all(kind_of(v) in ("int", "none", "tensor") for v in _slice_parts(value))
         return kind is not None and kind in self.kinds
 
+    def culprit(self, value):
+        """The part of a refused value to name: the value, or the first item refused in it."""
+        while kind_of(value) == "seq" and "seq" in self.kinds:
+            value = next(v for v in value if not self.accepts(v))
+        return value
+
 
 def _args(kinds: str, *strings: str, pattern: str | None = None) -> Args:
     return Args(frozenset(kinds.split()), frozenset(strings), pattern)

@@ -270,7 +270,7 @@ class FxModule(nn.Module):
     def _invoke(self, what, fn, allowed, args, kwargs):
         for value in [*args, *kwargs.values()]:
             if not allowed.accepts(value):
-                raise Refused(f"{what} does not take {describe(value)} as an argument")
+                raise Refused(f"{what} does not take {describe(allowed.culprit(value))} as an argument")
         try:
             out = fn(*args, **kwargs)
         except (NotImplementedError, RuntimeError):
