@@ -220,3 +220,22 @@ def test_a_50_mb_string_is_cut_in_the_error_line(where, tmp_path, capsys):
         if "xxxxxxxxxx" in out + err:  # echoed, then cut where it is shown
             assert "…" in out + err
     assert "xxxxxxxxxx…" in out + err  # validate names the value, cut
+
+
+@pytest.mark.cuda
+def test_training_on_cuda_compares_with_the_gpus_free_memory(huge, capsys, tmp_path):
+    path, node, _ = huge
+    code, _, err, seconds, _ = _run(["train", str(path), "--device", "cuda", "--runs-dir", str(tmp_path / "runs")],
+                                    capsys)
+    assert code == 2 and err.startswith(f"error: {node}: the model does not fit") and "cuda:0 has" in err, err
+    assert "free" in err and seconds < 30
+
+
+def test_a_model_that_fits_still_validates_and_exports(tmp_path, capsys):
+    """The budget refuses only what cannot fit: the small moons MLP goes through."""
+    path = tmp_path / "small.wbproj"
+    path.write_text(json.dumps(project([{"id": "fc", "type": "Linear", "params": {"out_features": 2}}], [2])))
+    code, out, _, _, _ = _run(["validate", str(path)], capsys)
+    assert code == 0 and ": warning:" not in out
+    code, _, err, _, _ = _run(["export", str(path), "--format", "state_dict", "-o", str(tmp_path / "m.pt")], capsys)
+    assert code == 0, err
