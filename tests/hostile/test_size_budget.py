@@ -239,3 +239,12 @@ def test_a_model_that_fits_still_validates_and_exports(tmp_path, capsys):
     assert code == 0 and ": warning:" not in out
     code, _, err, _, _ = _run(["export", str(path), "--format", "state_dict", "-o", str(tmp_path / "m.pt")], capsys)
     assert code == 0, err
+
+
+def test_describe_never_echoes_more_than_its_limit():
+    from workbench.core.text import describe, shorten
+
+    assert describe("x" * 10**6) == shorten(repr("x" * 300))  # cut before repr'ing the whole string
+    assert len(describe(list(range(10**5)))) <= 200 and describe(list(range(10**5))).endswith("…")
+    assert describe(10**5000).endswith("-bit number")  # past Python's int-to-text limit
+    assert describe([10**5000]) == "a list" and describe(3) == "3"
