@@ -125,7 +125,7 @@ PAYLOADS = {
 
 
 def fx_node(params: dict, sentinel: str) -> dict:
-    text = {k: json.dumps(v).replace(SENTINEL, sentinel) for k, v in params.items()}
+    text = {k: (v if isinstance(v, str) else json.dumps(v)).replace(SENTINEL, sentinel) for k, v in params.items()}
     return {"id": "fx", "type": "FxModule", "params": text, "pos": [0, 100]}
 
 
@@ -167,9 +167,7 @@ def test_payload_is_refused_with_a_diagnostic(name, in_block, tmp_path, capsys):
 
 
 def test_deeply_nested_expression_is_refused(tmp_path, capsys):
-    expr = X
-    for _ in range(5000):
-        expr = {"tuple": [expr]}
+    expr = '{"tuple": [' * 5000 + '{"input": 0}' + "]}" * 5000  # too deep for json.dumps to write
     path = write_project(tmp_path, {"expr": expr}, in_block=False)
     assert main(["validate", str(path)]) == 1
     stdout, stderr = capsys.readouterr()
