@@ -135,3 +135,14 @@ def test_a_write_failing_midway_keeps_the_previous_content_and_mode(tmp_path, mo
         atomic_write_text(target, "version 3, much longer")
     assert target.read_text() == "version 2" and mode(target) == 0o664
     assert [p.name for p in tmp_path.iterdir()] == ["p.wbproj"]
+
+
+def test_a_failed_write_names_the_target_not_the_temp_file(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(OSError) as info:
+        atomic_write_text(tmp_path / "evaluation.json", "{}")
+    assert info.value.errno == 28 and info.value.filename == str(tmp_path / "evaluation.json")
+    assert list(tmp_path.iterdir()) == []

@@ -205,14 +205,18 @@ def test_the_data_check_and_dock_show_the_resolved_paths(qtbot, tmp_path, make_w
     window = make_window(tabular_project(base, "t.csv"))
     _, data = panels(window)
     assert checked(qtbot, data) == []
-    assert data.paths_note.text() == f"Reads data.params.path: {table}" and not data.download_note.isVisibleTo(window)
-    data.document.project.data = {"source": "torchvision", "params": {"name": "MNIST", "root": "../sets", "download": True}}
+    assert data.paths_note.text() == f"Reads data.params.path: {table}"
+    assert not data.download_note.isVisibleTo(window)
+    params = {"name": "MNIST", "root": "../sets", "download": True}
+    data.document.project.data = {"source": "torchvision", "params": params}
     data.refresh()
-    assert data.download_note.text() == f"Training downloads the files if missing, writing only under {tmp_path / 'sets'}"
+    expected = f"Training downloads the files if missing, writing only under {tmp_path / 'sets'}"
+    assert data.download_note.text() == expected
     data.document.project.path = None  # unsaved: the same relative root now starts at the cwd
     data.document.project.data["params"]["download"] = False
     (tmp_path / "project" / "run").mkdir()
     monkeypatch.chdir(tmp_path / "project" / "run")
     data.refresh()
-    assert data.download_note.text() == (f"Reads the files from {tmp_path / 'project' / 'sets'} (the project is not "
-                                         f"saved, so relative paths start from the current folder); nothing is downloaded")
+    assert data.download_note.text() == (f"Reads the files from {tmp_path / 'project' / 'sets'} (the project is "
+                                         f"not saved, so relative paths start from the current folder); nothing "
+                                         f"is downloaded")
