@@ -4,6 +4,7 @@ shown resolved, and a download writes only under the resolved root."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -220,3 +221,17 @@ def test_the_data_check_and_dock_show_the_resolved_paths(qtbot, tmp_path, make_w
     assert data.download_note.text() == (f"Reads the files from {tmp_path / 'project' / 'sets'} (the project is "
                                          f"not saved, so relative paths start from the current folder); nothing "
                                          f"is downloaded")
+
+
+@pytest.mark.parametrize("value, words", [
+    ("a" * 5000, "names a path that is unusable (File name too long)"),
+    ("x/" * 3000, "names a path that is unusable (File name too long)"),
+    ("~no-such-user-here/t.csv", "is not a usable path (no home folder for ~no-such-user-here)"),
+])
+def test_paths_the_system_cannot_look_up_are_a_message(tmp_path, value, words):
+    section = {"source": "csv", "params": {"path": value, "target": "y"}}
+    with pytest.raises(DataError, match=re.escape(f"data.params.path {words}")):
+        load_data(section, VECTOR, 0, tmp_path)
+    torchvision = {"source": "torchvision", "params": {"name": "MNIST", "root": value, "download": True}}
+    with pytest.raises(DataError, match=re.escape(f"data.params.root {words}")):
+        load_data(torchvision, {}, 0, tmp_path)

@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.core.text import shorten
 from workbench.data.bundle import DataError
-from workbench.data.paths import resolve_data_path
+from workbench.data.paths import path_kind, resolve_data_path
 
 _MISSING = object()
 
@@ -100,15 +100,15 @@ class Params:
         except ValueError as exc:
             raise self.error(name, f"is not a usable path ({exc}): {value!r}") from None
         self.resolved[self.field(name)] = path
-        if kind == "folder" and path.exists() and not path.is_dir():
+        found = path_kind(path)
+        if found.startswith("unusable"):
+            raise self.error(name, f"names a path that is {found}: {path}")
+        if kind == "folder" and found not in ("folder", "missing"):
             raise self.error(name, f"names {path}, which is not a folder")
-        if exists:
-            if kind == "file" and path.exists() and not path.is_file():
-                raise self.error(name, f"names {path}, which is not a regular file")
-            if kind == "file" and not path.is_file():
-                raise self.error(name, f"names a file that does not exist: {path}")
-            if kind == "folder" and not path.is_dir():
-                raise self.error(name, f"names a folder that does not exist: {path}")
+        if exists and found == "missing":
+            raise self.error(name, f"names a {kind} that does not exist: {path}")
+        if exists and kind == "file" and found != "file":
+            raise self.error(name, f"names {path}, which is not a regular file")
         return path
 
 

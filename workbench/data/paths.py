@@ -11,12 +11,13 @@ and the Data dock name the place that is really read, and a download writes ther
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
 from workbench.data.bundle import DataError
 
-__all__ = ["DEFAULT_ROOT", "data_base_dir", "resolve_data_path", "check_download_root"]
+__all__ = ["DEFAULT_ROOT", "data_base_dir", "resolve_data_path", "path_kind", "check_download_root"]
 
 DEFAULT_ROOT = "data"  # the root torchvision and SpeechCommands read (and download into) by default
 
@@ -35,17 +36,32 @@ def resolve_data_path(value: str, base_dir: str | os.PathLike) -> Path:
         raise ValueError("an empty path")
     if "\x00" in value:
         raise ValueError("a NUL character")
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir).expanduser() / path
+    try:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = Path(base_dir).expanduser() / path
+    except RuntimeError:  # "~someone" with no such user
+        raise ValueError(f"no home folder for {value.split('/')[0]}") from None
     return Path(os.path.realpath(path))
+
+
+def path_kind(path: Path) -> str:
+    """"file" (regular), "folder", "other" (a device, a pipe...) or "missing"; never raises:
+    a path that cannot be looked up (too long, no permission) gives "unusable (<why>)"."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except (OSError, ValueError) as exc:
+        return f"unusable ({getattr(exc, 'strerror', None) or exc})"
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
 
 
 def check_download_root(root: Path, writes: Iterable[str], field: str) -> None:
     """Refuse a download that could land outside `root`: the root must be a folder (or
     not exist yet), and nothing on the way to what the download writes (`writes`, paths
     relative to the root) may be a symbolic link, which would carry the files elsewhere."""
-    if root.exists() and not root.is_dir():
+    if path_kind(root) not in ("folder", "missing"):
         raise DataError(f"{field} names {root}, which is not a folder; a download needs a folder to write into")
     for relative in writes:
         path = root

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.data.paths import DEFAULT_ROOT, data_base_dir, resolve_data_path
+from workbench.data.paths import DEFAULT_ROOT, data_base_dir, path_kind, resolve_data_path
 from workbench.ui.settings_panels.common import SectionCommand, vertical_scroller
 from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker
 from workbench.ui.settings_panels.preview import DataPreview
@@ -461,13 +461,16 @@ class DataPanel(QWidget):
             value = params.get(name)
             if kind in ("folder", "file") and value:
                 path = self._resolve(str(value))
+                found = path_kind(path) if path is not None else "unusable"
                 if path is None:
                     problems.append(f"data.params.{name} is not a usable path: {value!r}")
-                elif path.exists() and not (path.is_dir() if kind == "folder" else path.is_file()):
+                elif found == "missing":
+                    problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
+                elif found.startswith("unusable"):
+                    problems.append(f"data.params.{name} names a path that is {found}: {path}")
+                elif found != kind:
                     what = "folder" if kind == "folder" else "regular file"
                     problems.append(f"data.params.{name} names {path}, which is not a {what}")
-                elif not path.exists():
-                    problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
             elif kind == "file" and name == "path" and not value:
                 problems.append(f"data.params.{name} is required for {source}: choose the file")
             elif kind == "folder" and name == "path" and not value:
