@@ -112,10 +112,17 @@ def cmd_code(args) -> int:
         print(f"{exc.node_id or 'model'}: error: {exc.reason}", file=sys.stderr)
         return EXIT_DIAGNOSTICS
     if args.output:
+        from workbench.export.staging import folder_problem
+
+        target = Path(args.output)
+        problem = folder_problem(target.parent)
         try:
-            atomic_write_text(Path(args.output), source)
+            if problem is None:
+                atomic_write_text(target, source)
         except OSError as exc:
-            raise UserError(f"cannot write {args.output}: {exc.strerror}") from None
+            problem = exc.strerror or str(exc)
+        if problem is not None:
+            raise UserError(f"cannot write {args.output}: {problem}")
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(source)
@@ -165,6 +172,8 @@ def cmd_export(args) -> int:
         )
     except ExportError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # the disk filled up, a folder vanished or turned read-only mid-export
+        raise UserError(f"cannot write {exc.filename or args.output}: {exc.strerror or exc}") from None
     print(report.text())
     if not report.ok:
         print(f"verification failed: {report.failure}", file=sys.stderr)
@@ -344,6 +353,8 @@ def _add_generate(sub) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") and not _names_a_file(argv[0]):
+            raise UserError(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}")
         if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
             gui = _Parser(prog="workbench", description="Open the Model Workbench editor.")
             gui.add_argument("file", nargs="?", help="a .wbproj project file (default: the digits example)")
@@ -361,6 +372,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except (RecursionError, OverflowError, MemoryError) as exc:
+        # Last line only: inputs are bounded where they are read (core/jsonfile.py); this keeps
+        # a case those bounds missed from ending in a traceback.
+        print(f"error: the input is too large or too deeply nested to process ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _names_a_file(word: str) -> bool:
+    """`workbench PROJECT` opens the editor: a word that exists, ends in .wbproj or has a folder in it."""
+    import os
+
+    from workbench.core.project import SUFFIX
+
+    return word.endswith(SUFFIX) or os.sep in word or "/" in word or Path(word).exists()
 
 
 if __name__ == "__main__":

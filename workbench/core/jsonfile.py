@@ -58,7 +58,7 @@ def _check_regular(path: Path, info: os.stat_result, limit: int, what: str) -> N
     if not stat.S_ISREG(mode):
         raise JsonFileError(f"{path}: is a {_kind(mode)}, not a regular file")
     if info.st_size > limit:
-        raise JsonFileError(f"{path}: is {_size(info.st_size)}, larger than the {_size(limit)} limit for a {what}")
+        raise JsonFileError(f"{path}: is {info.st_size:,} bytes, larger than the {_size(limit)} limit for a {what}")
 
 
 def _kind(mode: int) -> str:

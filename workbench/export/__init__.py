@@ -23,6 +23,7 @@ from pathlib import Path
 from workbench.core.project import Project
 from workbench.export.errors import ExportError
 from workbench.export.report import ExportReport, library_versions
+from workbench.export.staging import folder_problem
 
 __all__ = ["FORMATS", "ExportError", "ExportReport", "default_filename", "export"]
 
@@ -93,6 +94,9 @@ def _target(out: str | os.PathLike, project_name: str, fmt: str) -> Path:
         out = out / default_filename(project_name, fmt)
     if out.exists() and not out.is_file():
         raise ExportError(f"{out}: exists and is not a file")
+    problem = folder_problem(out.parent)  # said now, not after the model was built
+    if problem is not None:
+        raise ExportError(f"cannot write {out}: {problem}")
     if fmt == "python" and out.suffix != ".py":
         raise ExportError(f"{out}: standalone source needs a .py file name (the weights go beside it as .pt)")
     if fmt == "pt2" and out.suffix != ".pt2":

@@ -13,8 +13,25 @@ import tempfile
 from pathlib import Path
 
 from workbench.core.atomic import replace_file
+from workbench.export.errors import ExportError
 
-__all__ = ["Staging"]
+__all__ = ["Staging", "folder_problem"]
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot receive files (it is missing, or a file), in words; None when it is a folder.
+
+    A missing folder is not created: a mistyped -o path should be reported, not made."""
+    folder = Path(folder)
+    try:
+        if folder.is_dir():
+            return None
+        for place in (folder, *folder.parents):
+            if place.exists():
+                return f"{place} is a file, not a folder" if not place.is_dir() else f"the folder {folder} does not exist"
+    except OSError as exc:  # e.g. a folder above it that may not be searched
+        return exc.strerror or str(exc)
+    return f"the folder {folder} does not exist"
 
 
 class Staging:
@@ -25,8 +42,14 @@ class Staging:
         self._tmp: Path | None = None
 
     def __enter__(self) -> "Staging":
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=self.folder))
+        problem = folder_problem(self.folder)
+        try:
+            if problem is None:
+                self._tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=self.folder))
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+        if problem is not None:
+            raise ExportError(f"cannot write into {self.folder}: {problem}")
         return self
 
     def path(self, name: str) -> Path:
