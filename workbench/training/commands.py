@@ -1,8 +1,8 @@
 """`workbench train` and `workbench runs`, minus the argument parsing (cli.py owns that).
 
 Exit status of `train`: 0 the run completed, 3 it failed (the message on stderr, the run
-folder and its last checkpoint kept), 130 it was stopped with Ctrl-C (resume it with
---resume); set-up mistakes raise SetupError, which the CLI prints as one `error:` line
+folder and its last checkpoint kept), 130 it was stopped with Ctrl-C, SIGTERM or SIGHUP
+(resume it with --resume); set-up mistakes raise SetupError, which the CLI prints as one `error:` line
 with status 2.
 """
 
@@ -44,11 +44,11 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
     session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
                       resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,
                       num_threads=threads)
-    if dist.is_main and not as_json:  # where the data really comes from (relative: the project's folder)
-        for line in describe_paths(session.trainer.bundle):
-            print(f"reading {line}")
-    previous = _stop_on_signals(control)
+    previous = _stop_on_signals(control)  # at once: the run folder exists from here on
     try:
+        if dist.is_main and not as_json:  # where the data really comes from (relative: the project's folder)
+            for line in describe_paths(session.trainer.bundle):
+                print(f"reading {line}")
         result = session.fit()
     finally:
         for signum, handler in previous.items():
