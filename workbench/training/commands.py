@@ -2,8 +2,8 @@
 
 Exit status of `train`: 0 the run completed, 3 it failed (the message on stderr, the run
 folder and its last checkpoint kept), 130 it was stopped with Ctrl-C, SIGTERM or SIGHUP
-(resume it with --resume); set-up mistakes raise SetupError, which the CLI prints as one `error:` line
-with status 2.
+(resume it with --resume); set-up mistakes raise SetupError, which the CLI prints as one
+`error:` line with status 2.
 """
 
 from __future__ import annotations
