@@ -4,6 +4,8 @@ training, saving and loading."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -63,6 +65,15 @@ def test_compiled_head_shares_the_embedding_table(bias):
     assert (model.head.bias is not None) == bias
 
 
+def test_a_tied_model_starts_from_a_sensible_loss():
+    """The shared table is initialised like the Linear, not like nn.Embedding's N(0, 1)."""
+    torch.manual_seed(0)
+    model = compile_graph(gpt())
+    with torch.no_grad():
+        loss = F.cross_entropy(model(tokens()).flatten(0, 1), tokens(seed=1).flatten())
+    assert loss.item() < 1.2 * math.log(VOCAB)
+
+
 def test_gradients_from_both_uses_reach_the_one_weight():
     torch.manual_seed(0)
     model = compile_graph(gpt())
@@ -99,6 +110,10 @@ def test_two_heads_may_share_one_table():
     model = compile_graph(graph)
     assert model.head.weight is model.embed.weight is model.head2.weight
     assert summarize(graph).total_params == sum(p.numel() for p in model.parameters())
+    namespace = {"__name__": "standalone"}
+    exec(compile(codegen(graph, "two-heads"), "<generated>", "exec"), namespace)
+    generated = namespace["TwoHeads"]()
+    assert generated.head.weight is generated.embed.weight is generated.head2.weight
 
 
 def test_an_empty_field_means_untied():
@@ -200,7 +215,7 @@ def test_generated_source_ties_and_loads_the_compiled_weights(block):
     torch.manual_seed(0)
     graph = gpt(bias=True, **block)
     source = codegen(graph, "tiny-gpt")
-    assert source.count("self.head.weight = self.embed.weight") == 1
+    assert source.count("self.embed.weight = self.head.weight") == 1
     namespace = {"__name__": "standalone"}
     exec(compile(source, "<generated>", "exec"), namespace)  # needs nothing from this project
     assert not [k for k, v in namespace.items() if getattr(v, "__module__", "").startswith("workbench")]

@@ -24,6 +24,7 @@ from workbench.core.compile import CompileError, ModelPlan, class_name, plan_mod
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult
 from workbench.core.source_copy import helper_sources
+from workbench.core.tying import assignments
 
 __all__ = ["Generated", "codegen", "doc_text", "generate"]
 
@@ -127,8 +128,8 @@ class _Writer:
                 init_lines.append(f"self.{step.node_id} = {callee}({_arguments(step.node_id, ctor.cls, ctor.kwargs)})")
             args = ", ".join(_ref(s, multi) for s in step.sources)
             forward_lines.append(f"{step.node_id} = self.{step.node_id}({args})")
-        for head, table in plan.ties:
-            init_lines.append(f"self.{head}.weight = self.{table}.weight  # tied: one parameter under both names")
+        for target, source in assignments(plan.ties):
+            init_lines.append(f"self.{target}.weight = self.{source}.weight  # tied: one parameter under both names")
         returned = [_ref(s, multi) for s in plan.outputs]
         forward_lines.append("return " + (returned[0] if len(returned) == 1 else ", ".join(returned)))
 

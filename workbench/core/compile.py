@@ -18,7 +18,7 @@ from torch import nn
 from workbench.core.catalog import Constructor
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult, infer_shapes
-from workbench.core.tying import valid_ties
+from workbench.core.tying import assignments, valid_ties
 
 __all__ = ["CompileError", "LayerStep", "ModelPlan", "class_name", "compile_graph", "plan_model"]
 
@@ -105,8 +105,8 @@ def compile_graph(graph: Graph, name: str = "Model", result: InferenceResult | N
     returned = [value(s, multi) for s in plan.outputs]
     g.output(returned[0] if len(returned) == 1 else tuple(returned))
     module = fx.GraphModule(root, g, class_name=class_name(name))
-    for head, table in plan.ties:
-        module.get_submodule(head).weight = module.get_submodule(table).weight
+    for target, source in assignments(plan.ties):
+        module.get_submodule(target).weight = module.get_submodule(source).weight
     module.input_names = plan.inputs
     module.output_names = plan.output_ids
     return module

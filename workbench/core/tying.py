@@ -4,8 +4,14 @@ Language models often read the logits off the token table itself (Press & Wolf 2
 GPT-2, nanoGPT): the head's [vocab, d] weight *is* the Embedding's [vocab, d] table, one
 parameter under two names. A Linear names the Embedding node in its `tie_weight` param.
 Shape inference reports a tie that cannot hold as a Diagnostic on the Linear; compile and
-codegen then share the parameter (`head.weight = embed.weight`), the summary counts it
-once, and a state dict keeps both keys, holding the same tensor.
+codegen then share the parameter, the summary counts it once, and a state dict keeps both
+keys, holding the same tensor.
+
+The table takes the head's parameter (`embed.weight = head.weight`, as nanoGPT writes it),
+so it starts from the Linear's initialisation: nn.Embedding's N(0, 1) rows would make the
+initial logits ~√d times too large (measured: a first loss of 114 instead of ln 65 = 4.2 for
+a d=128 character model). An Embedding's padding_idx then stops only the lookup's gradient:
+the head still trains that row.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Iterator
 from workbench.core.graph import Graph
 from workbench.core.tensors import TensorInfo
 
-__all__ = ["TIE_PARAM", "tie_problems", "tie_target", "tied_numel", "valid_ties"]
+__all__ = ["TIE_PARAM", "assignments", "tie_problems", "tie_target", "tied_numel", "valid_ties"]
 
 TIE_PARAM = "tie_weight"
 # Allow-list: which layer type may share its weight with which.
@@ -86,6 +92,17 @@ def valid_ties(graph: Graph, outputs: dict, resolved: dict, live: set) -> dict[s
             if target is not None:
                 ties[node_id] = target
     return ties
+
+
+def assignments(ties) -> list[tuple[str, str]]:
+    """(a, b) pairs meaning `a.weight = b.weight`, in order, for (head, table) ties: a table
+    takes its first head's parameter, and every further head takes the table's."""
+    done: set[str] = set()
+    out = []
+    for head, table in ties:
+        out.append((head, table) if table in done else (table, head))
+        done.add(table)
+    return out
 
 
 def tied_numel(resolved: dict, inputs) -> int:
