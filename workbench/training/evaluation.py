@@ -65,9 +65,11 @@ def read_evaluation(run_dir) -> dict | None:
     """A past run's last evaluation, or None when it has none (or it cannot be read)."""
     from pathlib import Path
 
+    from workbench.core.jsonfile import read_regular
+
     try:
-        return json.loads((Path(run_dir) / EVALUATION_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_regular(Path(run_dir) / EVALUATION_FILE))  # bounded; not a FIFO or device
+    except (OSError, ValueError, RecursionError):
         return None
 
 

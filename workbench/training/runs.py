@@ -7,6 +7,7 @@
     final.pt         the weights when the run ended (completed or stopped)
     error.log        the traceback of a failed run
     tokenizer.json   the vocabulary of a text corpus (see workbench.data.tokenizer)
+    preprocess.json  how the data source made each sample (see workbench.data.preprocess)
 
 `read_history` gives a run's epoch rows, `resume_refusal` says whether (and why not) a
 run can continue from its checkpoint, `write_metrics_csv` writes many runs' epochs as
@@ -37,6 +38,7 @@ __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs
            "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
 
 TOKENIZER_FILE = "tokenizer.json"
+PREPROCESS_FILE = "preprocess.json"  # the same name as workbench.data.preprocess.PREPROCESS_FILE
 LOGGED_EVENTS = ("state", "fit_start", "epoch", "validation", "confusion", "checkpoint", "log")
 
 
@@ -67,15 +69,19 @@ def new_run_dir(runs_dir: Path, project_name: str, now: float | None = None) -> 
 class RunFolder(Callback):
     """Writes one run's folder; the Trainer calls the write_* methods, events arrive as a callback."""
 
-    def __init__(self, path: Path, project: Project | None = None, tokenizer_json: str | None = None) -> None:
+    def __init__(self, path: Path, project: Project | None = None, tokenizer_json: str | None = None,
+                 preprocess: dict | None = None) -> None:
         """`tokenizer_json`: the data's tokenizer (text corpora), saved as tokenizer.json; the
         snapshot's data.params.tokenizer_file then names it, so the reopened run decodes
-        with exactly the vocabulary it trained with."""
+        with exactly the vocabulary it trained with. `preprocess`: how the data source made
+        each sample (workbench.data.preprocess), saved as preprocess.json for `predict`."""
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
         if tokenizer_json is not None:
             atomic_write_text(self.path / TOKENIZER_FILE, tokenizer_json)
+        if preprocess is not None:
+            atomic_write_text(self.path / PREPROCESS_FILE, json.dumps(preprocess))
         if project is not None:
             save_project(_copy_for_snapshot(project, tokenizer_json is not None), self.path / "project.wbproj")
 
@@ -184,9 +190,9 @@ def _events(log: Path) -> Iterator[dict]:
     with open(log, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:
-                ev = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
+                ev = json.loads(line)  # NaN allowed: a diverged run logs it
+            except (ValueError, RecursionError):
+                continue  # a line cut short by a crash, or one nested too deeply
             if isinstance(ev, dict):
                 yield ev
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
 
+from workbench.core.jsonfile import load_json
 from workbench.core.project import atomic_write_text
 from workbench.ui.settings import data_dir
 
@@ -48,7 +49,7 @@ def pending_recoveries() -> list[Path]:
     found = []
     for path in folder.glob("*.wbproj"):
         try:
-            info = json.loads(path.read_text(encoding="utf-8")).get(KEY, {})
+            info = load_json(path).get(KEY, {})
         except (OSError, ValueError, AttributeError):
             info = {}
         if isinstance(info, dict) and isinstance(info.get("pid"), int) and _alive(info["pid"]):

@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPointF
 from PySide6.QtWidgets import QApplication
 
 from workbench.core.commands import AddNode, Connect, Disconnect, GroupIntoBlock, Macro, MoveNodes, RemoveNode, Ungroup
+from workbench.core.jsonfile import parse_json
 from workbench.ui.canvas.layout import Y_STEP, layout
 from workbench.ui.canvas.node_item import NODE_H, NODE_W, snap
 
@@ -155,7 +156,7 @@ class Editor:
             self.scene.message.emit("Nothing to paste: copy some layers first")
             return []
         try:
-            data = json.loads(bytes(mime.data(NODES_MIME)).decode("utf-8"))
+            data = parse_json(bytes(mime.data(NODES_MIME)).decode("utf-8"))  # another app's data: bounded
         except (ValueError, UnicodeDecodeError):
             return []
         return self.insert(data)
