@@ -3,6 +3,8 @@ cache, and clear errors for text that is not text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,15 @@ def test_a_tokenizer_file_is_used_instead_of_training_one(book):
     (book / "bad.json").write_text("{}", encoding="utf-8")
     with pytest.raises(DataError, match="data.params.tokenizer_file: .*bad.json is not a tokenizer file"):
         load_data(section(tokenizer_file="bad.json"), tokens(16), 0, book)
+
+
+def test_the_cache_keeps_the_latest_versions_only(book, monkeypatch):
+    from workbench.data.sources import corpus
+
+    monkeypatch.setattr(corpus, "CACHE_ENTRIES", 2)
+    folders = []
+    for n in range(3):
+        (book / "book.txt").write_text(LINES + "extra\n" * n, encoding="utf-8")
+        folders.append(Path(load_data(section(), tokens(16), 0, book).extra["tokens_train"].filename).parent)
+    assert [f.is_dir() for f in folders] == [False, True, True]
+    assert sorted(p.name for p in folders[0].parent.iterdir()) == sorted(f.name for f in folders[1:])

@@ -87,3 +87,19 @@ def test_bad_tokenizer_files_give_one_clear_error(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(TokenizerError, match="FIFO"):
         TextTokenizer.load(fifo)
+
+
+def test_a_word_level_file_of_another_shape_encodes_through_the_library(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = Tokenizer(models.WordLevel({**{s: i for i, s in enumerate(SPECIALS)}, "hello": 4, "world": 5}, unk_token="<unk>"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    words.save(str(tmp_path / "words.json"))
+    tok = TextTokenizer.load(tmp_path / "words.json")
+    assert tok.kind == "char" and tok.encode("hello world hi") == [4, 5, 3]
+
+
+def test_deeply_nested_json_is_refused_not_a_recursion_error(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(TokenizerError, match="deep.json is not a tokenizer file"):
+        TextTokenizer.load(tmp_path / "deep.json")

@@ -142,6 +142,17 @@ def check_vocabulary(bundle: DataBundle, graph, result: InferenceResult) -> list
     return found
 
 
+def vocabulary_problems(bundle: DataBundle, graph) -> list[str]:
+    """check_vocabulary as "node: problem" lines, on `graph` with its sizes from the data
+    filled in by the loaded bundle (a graph without such sizes is checked as it is)."""
+    from workbench.core.from_data import resolve_from_data
+    from workbench.core.shapes import infer_shapes
+    from workbench.data.facts import bundle_facts
+
+    graph = resolve_from_data(graph, bundle_facts(bundle))
+    return [f"{d.node_id}: {d.text}" for d in check_vocabulary(bundle, graph, infer_shapes(graph))]
+
+
 def _vocab_size(bundle: DataBundle) -> int | None:
     value = bundle.extra.get("vocab_size") if isinstance(bundle.extra, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -22,7 +22,7 @@ from workbench.data.splits import read_val_fraction
 
 __all__ = ["data_facts", "bundle_facts", "project_graph", "run_facts"]
 
-_char_counts: dict[str, int] = {}  # corpus cache key -> vocabulary size
+_sizes: dict[str, int] = {}  # corpus cache key -> vocabulary size, when it took reading files
 
 
 def data_facts(data: dict, base_dir: Path) -> dict:
@@ -87,14 +87,15 @@ def _text_corpus(params: Params, base_dir: Path, val_fraction: float) -> dict:
     meta = cached_meta(key)
     if meta is not None:
         return {"vocab_size": int(meta["vocab_size"])}
-    if settings.tokenizer_file is not None:
-        return {"vocab_size": settings.tokenizer().vocab_size}
-    if settings.kind == "bpe":
+    if settings.tokenizer_file is None and settings.kind == "bpe":
         return {"vocab_size": settings.vocab_size}
-    if key not in _char_counts:
-        text = read_corpus(settings.files, val_fraction)
-        _char_counts[key] = len(set().union(*(set(part) for part in text.train))) + len(SPECIALS)
-    return {"vocab_size": _char_counts[key]}
+    if key not in _sizes:
+        if settings.tokenizer_file is not None:
+            _sizes[key] = settings.tokenizer().vocab_size
+        else:
+            text = read_corpus(settings.files, val_fraction)
+            _sizes[key] = len(set().union(*(set(part) for part in text.train))) + len(SPECIALS)
+    return {"vocab_size": _sizes[key]}
 
 
 def _digits(params: Params, base_dir: Path, val_fraction: float) -> dict:

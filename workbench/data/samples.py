@@ -41,10 +41,14 @@ def describe_sample(bundle, dataset, index: int) -> Sample:
 
 
 def token_text(ids: list[int], extra: dict) -> str:
-    """Token ids as words when the source has a vocabulary (characters joined without
-    spaces when every token is one character), else the ids; padding dropped."""
+    """Token ids as text: decoded by the source's tokenizer when it has one (text corpora),
+    as words when it has a vocabulary (characters joined without spaces when every token is
+    one character), else the ids; padding dropped."""
     pad = extra.get("pad_index", 0)
     ids = [i for i in ids if i != pad]
+    tokenizer = extra.get("tokenizer")
+    if tokenizer is not None:
+        return tokenizer.decode(ids[:TEXT_TOKENS]) + (" …" if len(ids) > TEXT_TOKENS else "")
     vocab = extra.get("vocab")
     if not vocab:
         words, sep = [str(i) for i in ids[:TEXT_TOKENS]], " "

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from workbench.core.jsonfile import JsonFileError, read_regular
+from workbench.core.jsonfile import JsonFileError, parse_json, read_regular
 
 __all__ = ["KINDS", "SPECIALS", "TOKENIZER_FILE", "TextTokenizer", "TokenizerError", "tokenizer_for_run"]
 
@@ -35,6 +36,7 @@ MAX_FILE_BYTES = 64 * 2**20  # a 1M-token BPE vocabulary is ~40 MB of JSON
 MIN_BPE_VOCAB = len(SPECIALS) + 256  # the specials and every byte
 MAX_VOCAB = 4_000_000  # ids are stored as uint32
 LINES_PER_CALL = 256
+CHAR_SPLIT = {"type": "Split", "pattern": {"Regex": "(?m)."}, "behavior": "Isolated", "invert": False}
 
 
 class TokenizerError(Exception):
@@ -45,6 +47,9 @@ class TextTokenizer:
     def __init__(self, tokenizer: Tokenizer, kind: str) -> None:
         self._tok = tokenizer
         self.kind = kind
+        # the numpy lookup stands in for the library only where it gives the same ids
+        self._chars_alone = kind == "char" and tokenizer.normalizer is None and \
+            json.loads(tokenizer.to_str()).get("pre_tokenizer") == CHAR_SPLIT
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = PAD_ID, BOS_ID, EOS_ID, UNK_ID
         self._char_table: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -52,31 +57,34 @@ class TextTokenizer:
     @classmethod
     def train(cls, kind: str, texts: Iterable[str], vocab_size: int = 2000) -> "TextTokenizer":
         """Learn a vocabulary from `texts` (the training split only)."""
-        if kind == "char":
-            tok = Tokenizer(models.WordLevel(unk_token=SPECIALS[UNK_ID]))
+        if kind not in KINDS:
+            raise TokenizerError(f"tokenizer must be one of {', '.join(KINDS)}, got {kind!r}")
+        if kind == "char":  # the vocabulary is just the characters, by falling frequency: no trainer needed
+            counts: Counter = Counter()
+            for text in texts:
+                counts.update(text)
+            ranked = sorted(counts, key=lambda c: (-counts[c], c))
+            vocab = {token: i for i, token in enumerate((*SPECIALS, *ranked))}
+            tok = Tokenizer(models.WordLevel(vocab, unk_token=SPECIALS[UNK_ID]))
             tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"(?m)."), behavior="isolated")  # (?m): "." matches \n too
             tok.decoder = decoders.Fuse()
-            trainer = trainers.WordLevelTrainer(vocab_size=MAX_VOCAB, min_frequency=0, special_tokens=list(SPECIALS),
-                                                show_progress=False)
-        elif kind == "bpe":
-            if not isinstance(vocab_size, int) or not MIN_BPE_VOCAB <= vocab_size <= MAX_VOCAB:
-                raise TokenizerError(f"a byte-level BPE vocabulary needs {MIN_BPE_VOCAB} to {MAX_VOCAB} tokens "
-                                     f"(4 special tokens and the 256 bytes come first), got {vocab_size!r}")
-            tok = Tokenizer(models.BPE())
-            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-            tok.decoder = decoders.ByteLevel()
-            trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS), show_progress=False,
-                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-        else:
-            raise TokenizerError(f"tokenizer must be one of {', '.join(KINDS)}, got {kind!r}")
-        tok.train_from_iterator(texts, trainer=trainer)
+            return cls(tok, kind)
+        if not isinstance(vocab_size, int) or not MIN_BPE_VOCAB <= vocab_size <= MAX_VOCAB:
+            raise TokenizerError(f"a byte-level BPE vocabulary needs {MIN_BPE_VOCAB} to {MAX_VOCAB} tokens "
+                                 f"(4 special tokens and the 256 bytes come first), got {vocab_size!r}")
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS), show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator((block for text in texts for block in text_blocks(text)), trainer=trainer)
         return cls(_without_added_tokens(tok), kind)
 
     @classmethod
     def from_json(cls, text: str, where: str = "tokenizer.json") -> "TextTokenizer":
         """A tokenizer from its JSON text; TokenizerError unless it is one this class wrote."""
         try:
-            doc = json.loads(text)
+            doc = parse_json(text)
             model = doc["model"]
             kind = {"WordLevel": "char", "BPE": "bpe"}[model["type"]]
             vocab = model["vocab"]
@@ -115,12 +123,10 @@ class TextTokenizer:
     def encode_array(self, text: str) -> np.ndarray:
         """Token ids of `text` as an int64 array. Long text is encoded a block of lines at a
         time: one call on a megabyte string is several times slower than on its lines."""
-        if self.kind == "char":
+        if self._chars_alone:
             return self._char_ids(text)
-        lines = text.splitlines(keepends=True)
-        parts = [self._tok.encode("".join(lines[i:i + LINES_PER_CALL]), add_special_tokens=False).ids
-                 for i in range(0, len(lines), LINES_PER_CALL)]
-        return np.fromiter((i for part in parts for i in part), dtype=np.int64)
+        parts = self._tok.encode_batch(list(text_blocks(text)), add_special_tokens=False)
+        return np.fromiter((i for part in parts for i in part.ids), dtype=np.int64)
 
     def _char_ids(self, text: str) -> np.ndarray:
         """The WordLevel lookup done in numpy: one id per code point (measured ~100x faster
@@ -163,6 +169,14 @@ def tokenizer_for_run(run_dir: str | os.PathLike) -> TextTokenizer | None:
     if not path.exists():
         return None
     return TextTokenizer.load(path)
+
+
+def text_blocks(text: str):
+    """`text` in blocks of LINES_PER_CALL lines (the library is several times faster on
+    those than on one long string)."""
+    lines = text.splitlines(keepends=True)
+    for i in range(0, len(lines), LINES_PER_CALL):
+        yield "".join(lines[i:i + LINES_PER_CALL])
 
 
 def _without_added_tokens(tok: Tokenizer) -> Tokenizer:

@@ -88,7 +88,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
             write_run: bool = True) -> Session:
     """Check everything, build the model and data, create (or reopen) the run folder."""
     from workbench.data import DataError, check_compatibility, load_data
-    from workbench.data.checks import check_vocabulary
+    from workbench.data.checks import vocabulary_problems
     from workbench.data.facts import bundle_facts, project_graph
     from workbench.data.paths import data_base_dir
 
@@ -113,8 +113,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     graph = project_graph(project, bundle_facts(bundle))  # the loaded data's own sizes decide
     if graph is not project.graph:
         inputs, output_info = graph_io(project, graph)
-    sizes = check_vocabulary(bundle, graph, infer_shapes(graph))
-    problems = [f"{d.node_id}: {d.text}" for d in sizes] + check_compatibility(bundle, inputs, output_info, cfg.loss["type"])
+    problems = vocabulary_problems(bundle, graph) + check_compatibility(bundle, inputs, output_info, cfg.loss["type"])
     if problems:
         raise SetupError("; ".join(problems))
     try:

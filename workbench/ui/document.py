@@ -33,7 +33,7 @@ class Document(QObject):
         self.graph = project.graph
         self.undo_stack = QUndoStack(self)
         self.inference = ShapeInference(self.graph)
-        self.result = self.inference.result()
+        self.result = self._infer()
         self._summary = None
         self._summary_for = None
         self._forced_dirty = False
@@ -44,6 +44,7 @@ class Document(QObject):
         self._timer.timeout.connect(self._refresh)
         self.graph.subscribe(self._on_graph_event)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.undo_stack.indexChanged.connect(self._data_maybe_changed)
 
     # ---- editing ---------------------------------------------------------------
     def push(self, command: Command, mergeable: bool = True) -> str | None:
@@ -69,8 +70,27 @@ class Document(QObject):
             self._timer.start()
 
     def _refresh(self) -> None:
-        self.result = self.inference.result()
+        self.result = self._infer()
         self.inferred.emit(self.result)
+
+    def _infer(self):
+        """Inference of the graph as it will train: sizes it takes from the data
+        ({"from_data": ...}) are filled in from the data section first, on a copy."""
+        from workbench.data.facts import project_graph
+
+        graph = project_graph(self.project)
+        if graph is self.graph:
+            return self.inference.result()
+        from workbench.core.shapes import infer_shapes
+
+        return infer_shapes(graph)
+
+    def _data_maybe_changed(self, _index: int) -> None:
+        """An undo step may have changed the data section, and with it a size from the data."""
+        from workbench.core.from_data import data_params
+
+        if data_params(self.graph):
+            self._timer.start()
 
     def flush(self) -> None:
         """Run a pending re-inference now (tests, and before reading `result`)."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QScrollArea, QTo
 
 from workbench.core.commands import SetParams
 from workbench.core.graph import GraphEvent
-from workbench.core.params import ParamError
+from workbench.core.params import ParamError, from_data_fact
 from workbench.ui.overview import project_overview
 from workbench.ui.param_editors import ParamEditor, editor_for
 
@@ -191,8 +191,24 @@ class Inspector(QScrollArea):
                 general.append(f"{d.severity}: {d.message}")
         for row in self.rows.values():
             row.show_error()
+        self._show_from_data(result)
         self.problems.setText("\n".join(general))
         self.problems.setVisible(bool(general))
+
+    def _show_from_data(self, result) -> None:
+        """A size taken from the data ({"from_data": fact}) shows the value it resolved to,
+        read-only; ↺ makes it a plain number again."""
+        node = self.document.graph.nodes.get(self.node_id)
+        resolved = result.resolved.get(self.node_id) or {}
+        for name, row in self.rows.items():
+            fact = from_data_fact(node.params.get(name)) if node is not None else None
+            row.editor.setEnabled(fact is None)
+            if fact is not None:
+                value = resolved.get(name)
+                if isinstance(value, int):
+                    row.editor.set_value(value)
+                shown = value if isinstance(value, int) else "not known"
+                row.editor.setToolTip(f"From the data: {fact} = {shown}. ↺ sets a number instead.")
 
     # ---- form -> model ---------------------------------------------------------------
     def _edited(self, name: str, value) -> None:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ __all__ = ["CorpusSettings", "WindowSet", "load", "read_settings", "cache_dir", 
 PARAMS = {"path", "tokenizer", "vocab_size", "stride", "tokenizer_file"}
 DEFAULT_CONTEXT = 64
 CACHE_VERSION = 1
+CACHE_ENTRIES = 16  # corpus versions kept in the cache folder
 
 
 @dataclass
@@ -57,9 +58,8 @@ class CorpusSettings:
     tokenizer_file: Path | None
 
     def key(self) -> str:
-        tok = None
-        if self.tokenizer_file is not None:
-            tok = hashlib.sha256(self.tokenizer().to_json().encode()).hexdigest()
+        """Names the cache entry; stats the files, reads none of them."""
+        tok = signature([self.tokenizer_file]) if self.tokenizer_file is not None else None
         settings = {"v": CACHE_VERSION, "files": signature(self.files), "kind": self.kind, "val": self.val_fraction,
                     "vocab": self.vocab_size if self.kind == "bpe" else None, "tokenizer_file": tok}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
@@ -121,20 +121,31 @@ def _build_cache(settings: CorpusSettings, key: str) -> dict:
                         f"lacks) and became <unk>")
     dtype = np.uint16 if tokenizer.vocab_size < 2**16 else np.uint32
     folder = cache_dir(key)
-    staging = folder.with_name(f"{key}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))  # one per writer: threads too
     np.concatenate(streams).astype(dtype).tofile(staging / "tokens.bin")
     tokenizer.save(staging / "tokenizer.json")
     meta = {"dtype": np.dtype(dtype).name, "train": len(streams[0]), "val": len(streams[1]), "files": text.names,
             "vocab_size": tokenizer.vocab_size, "kind": tokenizer.kind, "warnings": warnings}
     (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)  # an incomplete entry left by a crash
-    try:
-        staging.rename(folder)
-    except OSError:  # another process finished the same entry first: use theirs
-        shutil.rmtree(staging, ignore_errors=True)
+    if cached_meta(key) is None:  # else another writer finished the same entry first: use theirs
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete entry a crash left
+        try:
+            staging.rename(folder)
+        except OSError:
+            pass
+    shutil.rmtree(staging, ignore_errors=True)
+    _prune(folder.parent, keep=folder)
     return meta
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Drop the least recently written entries beyond CACHE_ENTRIES (a corpus edited often
+    leaves one per version)."""
+    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[CACHE_ENTRIES - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class WindowSet(Dataset):

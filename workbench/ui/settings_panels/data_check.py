@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from workbench.ui.settings_panels.preview import PreviewData, collect_preview
 
-__all__ = ["CheckJob", "CheckResult", "DataChecker", "run_check"]
+__all__ = ["CheckJob", "CheckResult", "DataChecker", "run_check", "sized_graph_copy"]
 
 
 @dataclass
@@ -35,6 +35,7 @@ class CheckJob:
     base_dir: Path
     output_name: str  # how messages about the output name the node: "Output 'out': "
     reload: bool = False  # read the data again even when nothing it depends on changed
+    graph: object = None  # a copy of the graph when its sizes are checked against the vocabulary
 
     @property
     def key(self) -> str:
@@ -82,7 +83,19 @@ def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult
     first = check_compatibility(bundle, job.inputs, None, job.loss)
     everything = check_compatibility(bundle, job.inputs, job.output_info, job.loss)
     messages = first + [job.output_name + m for m in everything[len(first):]]
+    if job.graph is not None:
+        from workbench.data.checks import vocabulary_problems
+
+        messages = vocabulary_problems(bundle, job.graph) + messages
     return CheckResult(messages, preview, bundle, job.key, describe_paths(bundle))
+
+
+def sized_graph_copy(graph):
+    """A copy of `graph` for the check thread when it has an Embedding or a size taken from
+    the data (what `vocabulary_problems` checks), else None: copying costs the UI thread."""
+    from workbench.core.from_data import data_params
+
+    return graph.copy() if graph.nodes_of_type("Embedding") or data_params(graph) else None
 
 
 class _Run(QRunnable):

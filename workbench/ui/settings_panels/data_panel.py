@@ -35,10 +35,11 @@ from PySide6.QtWidgets import (
 
 from workbench.data.paths import DEFAULT_ROOT, data_base_dir, path_kind, resolve_data_path
 from workbench.ui.settings_panels.common import SectionCommand, vertical_scroller
-from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker
+from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker, sized_graph_copy
 from workbench.ui.settings_panels.preview import DataPreview
 
-SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands"]
+SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands",
+           "text_corpus"]
 # kept here (not imported) so the panel never pulls a source module in: workbench.data.sources.synthetic.KINDS
 SYNTHETIC_KINDS = ["moons", "circles", "spirals", "sine", "waveforms", "shapes", "sequences", "copy", "reverse"]
 VISION_SETS = ["MNIST", "FashionMNIST", "CIFAR10"]  # workbench.data.sources.vision.DATASETS
@@ -56,6 +57,8 @@ FIELDS = {
     "text_csv": [("path", "CSV file", "file", None), ("text", "Text column", "column", None),
                  ("label", "Label column", "column", None)],
     "speechcommands": [("root", "Folder", "folder", None), ("download", "Download if missing", "bool", False)],
+    "text_corpus": [("path", "Text file", "file", None), ("tokenizer", "Tokenizer", "choice", ["char", "bpe"]),
+                    ("vocab_size", "BPE vocabulary", "int", 2000)],
 }
 REQUIRED = {"synthetic": {"kind": "moons"}, "torchvision": {"name": "MNIST"}}
 
@@ -452,7 +455,7 @@ class DataPanel(QWidget):
             return [str(exc)]
         outputs = [n.id for n in project.graph.nodes_of_type("Output")]
         return CheckJob(copy.deepcopy(data), inputs, output_info, config.loss["type"], config.seed, self._base_dir(),
-                        f"Output '{outputs[0]}': " if outputs else "")
+                        f"Output '{outputs[0]}': " if outputs else "", graph=sized_graph_copy(project.graph))
 
     def _path_problems(self, source: str, params: dict) -> list[str]:
         """Named files and folders that are missing (a stat each: cheap on the UI thread)."""

@@ -1,7 +1,9 @@
 """A preview of a DataBundle in the Data dock: a few samples with their labels (images as
 thumbnails, waveforms as small drawn envelopes, token sequences as text lines, features
 as a table with the file's column names) and a class histogram (pyqtgraph bars, imported
-on first use).
+on first use). A text corpus shows its first lines, its token count and vocabulary, the
+first line cut into its tokens (alternating backgrounds mark the boundaries) and what
+the source warned about.
 
 Reading the samples can be slow (image and audio folders are read per item), so it is
 split in two: `collect_preview` reads what is shown into a `PreviewData` of plain numpy
@@ -11,6 +13,7 @@ only draws that on the UI thread.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +30,11 @@ WAVE_SIZE = (120, 34)
 TEXT_WIDTH = 260  # pixels of a text line before it is elided
 TABLE_COLUMNS = 6
 HIST_LIMIT = 5000  # items read for the histogram when the labels are not held as one tensor
+CORPUS_PEEK = 4000  # tokens decoded for a corpus's first lines
+CORPUS_LINES = 5
+CORPUS_TOKENS = 60  # tokens of the first line shown
+TOKEN_COLOURS = ("#dbe8fb", "#fbe6cf")
+VISIBLE = {" ": "·", "\n": "⏎", "\t": "⇥", "\r": "␍"}  # whitespace inside a token, drawn
 
 
 def image_to_qimage(x) -> QImage:
@@ -91,10 +99,15 @@ class PreviewData:
     counts: np.ndarray | None = None  # training samples per class
     counted: int = 0  # how many training samples the counts cover
     total: int = 0  # training samples in all
+    pieces: list[str] = field(default_factory=list)  # corpus: the first line's tokens, as text
+    warnings: list[str] = field(default_factory=list)  # corpus: what the source warned about
 
 
 def collect_preview(bundle, samples: int = SAMPLES) -> PreviewData:
     """Read the first `samples` training items and the class counts of a bundle."""
+    extra = bundle.extra or {}
+    if extra.get("tokenizer") is not None and "tokens_train" in extra:
+        return _corpus_preview(bundle, extra["tokenizer"])
     modality = bundle.modality
     kind = modality if modality in ("images", "waveforms", "tokens") else "table"
     data = PreviewData(bundle.description or bundle.source, kind, classes=bundle.classes, total=len(bundle.train))
@@ -109,6 +122,26 @@ def collect_preview(bundle, samples: int = SAMPLES) -> PreviewData:
             data.items.append((shown, label_text(bundle, target)))
     data.counts, data.counted = _class_counts(bundle)
     return data
+
+
+def _corpus_preview(bundle, tokenizer) -> PreviewData:
+    train, val = bundle.extra["tokens_train"], bundle.extra["tokens_val"]
+    head = tokenizer.decode(np.asarray(train[:CORPUS_PEEK], dtype=np.int64).tolist())
+    lines = [line for line in head.splitlines() if line.strip()][:CORPUS_LINES]
+    ids = tokenizer.encode(lines[0])[:CORPUS_TOKENS] if lines else []
+    note = (f"{len(train) + len(val):,} tokens ({len(train):,} training, {len(val):,} validation) · "
+            f"vocabulary {tokenizer.vocab_size:,} ({tokenizer.kind}) · {len(bundle.train):,} training windows")
+    return PreviewData(note, "corpus", items=lines, total=len(bundle.train), pieces=tokenizer.token_texts(ids),
+                       warnings=list(bundle.extra.get("warnings") or []))
+
+
+def token_html(pieces: list[str]) -> str:
+    """Tokens side by side on alternating backgrounds, whitespace drawn, so every boundary shows."""
+    spans = []
+    for i, piece in enumerate(pieces):
+        text = html.escape("".join(VISIBLE.get(c, c) for c in piece))
+        spans.append(f'<span style="background-color:{TOKEN_COLOURS[i % 2]}; color:#202020">{text}</span>')
+    return "".join(spans)
 
 
 def _table_rows(bundle, rows) -> tuple[list[str], list[list[float]]]:
@@ -163,6 +196,7 @@ class DataPreview(QWidget):
         self.histogram = None  # a pyqtgraph PlotWidget, made on first use
         self.counts: np.ndarray | None = None
         self.samples: list[tuple[str, str]] = []  # (kind, label) of each sample shown
+        self.token_pieces: list[str] = []  # a corpus's first line, token by token
         self.deferred = DrawWhenSeen(self, self._draw)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
@@ -181,6 +215,7 @@ class DataPreview(QWidget):
                 item.widget().hide()  # gone now, not when deleteLater is processed
                 item.widget().deleteLater()
         self.samples = []
+        self.token_pieces = []
         self.counts = None
         self.note.setText(note)
         if self.histogram is not None:
@@ -196,6 +231,8 @@ class DataPreview(QWidget):
         self.clear(data.note)
         if data.kind == "table":
             self._table(data)
+        elif data.kind == "corpus":
+            self._corpus(data)
         else:
             columns = {"images": 4, "waveforms": 2, "tokens": 1}[data.kind]
             for i, (x, label) in enumerate(data.items):
@@ -233,6 +270,33 @@ class DataPreview(QWidget):
         box.addWidget(view, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addWidget(caption)
         return cell
+
+    def _corpus(self, data: PreviewData) -> None:
+        row = 0
+        for line in data.items:
+            view = QLabel()
+            view.setTextFormat(Qt.TextFormat.PlainText)
+            view.setText(view.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, 2 * TEXT_WIDTH))
+            view.setToolTip(line)
+            self.grid.addWidget(view, row, 0)
+            self.samples.append(("corpus", line))
+            row += 1
+        if data.pieces:
+            caption = QLabel(f"The first line as {len(data.pieces)} tokens:")
+            tokens = QLabel(token_html(data.pieces))
+            tokens.setObjectName("corpus_tokens")
+            tokens.setTextFormat(Qt.TextFormat.RichText)
+            tokens.setWordWrap(True)
+            self.grid.addWidget(caption, row, 0)
+            self.grid.addWidget(tokens, row + 1, 0)
+            self.token_pieces = list(data.pieces)
+            row += 2
+        for warning in data.warnings:
+            note = QLabel(f"⚠ {warning}")
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #b36b00;")
+            self.grid.addWidget(note, row, 0)
+            row += 1
 
     def _table(self, data: PreviewData) -> None:
         table = QTableWidget(len(data.items), len(data.columns) + 1)
