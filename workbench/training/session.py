@@ -102,7 +102,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     except ConfigError as exc:
         raise SetupError(str(exc)) from None
     inputs, output_info = graph_io(project)
-    check_memory(project.graph, cfg, device)  # before the data is loaded
+    check_memory(project.graph, cfg, device)  # before the data: sizes taken from it count later
     base_dir = data_base_dir(project.path)
     try:
         bundle = load_data(project.data, inputs, cfg.seed, base_dir)
@@ -122,6 +122,8 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     except (ObjectiveError, ConfigError) as exc:
         raise SetupError(str(exc)) from None
     state = _read_resume(resume) if resume is not None else None
+    if graph is not project.graph:
+        check_memory(graph, cfg, device)
     seed_everything(cfg.seed)
     try:
         model = compile_graph(graph, project.name)
