@@ -109,3 +109,27 @@ def test_the_cli_trains_and_builds_for_export_with_sizes_from_the_data_and_keeps
     built = build_model(load_project(tmp_path / "lm.wbproj"), weights=run)  # what every export starts from
     assert built.module.emb.num_embeddings == built.module.head.out_features == tokenizer.vocab_size
     capsys.readouterr()
+
+
+def test_a_resumed_run_keeps_its_vocabulary_when_the_corpus_changed(tmp_path, capsys):
+    lm_project(tmp_path, "abcabc abc\n" * 300)
+    assert main(["train", str(tmp_path / "lm.wbproj"), "--runs-dir", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs" / "lm").iterdir()
+    before = (run / "tokenizer.json").read_text(encoding="utf-8")
+    (tmp_path / "corpus.txt").write_text("xyz new letters, other sizes\n" * 300, encoding="utf-8")
+    assert main(["train", str(tmp_path / "lm.wbproj"), "--resume", str(run), "--epochs", "2"]) == 0
+    assert (run / "tokenizer.json").read_text(encoding="utf-8") == before
+    capsys.readouterr()
+
+
+def test_classifier_sources_give_their_class_count(tmp_path):
+    from tests.data.makers import png_folder, write_csv
+
+    png_folder(tmp_path / "pics", classes=("a", "b"), per_class=1)
+    (tmp_path / "pics" / "empty_class").mkdir()  # a folder is a class, as torchvision counts them
+    write_csv(tmp_path / "t.csv", ["text", "label"], [["x", "p"], ["y", "q"]])
+    assert data_facts({"source": "digits"}, tmp_path) == {"num_classes": 10}
+    assert data_facts({"source": "image_folder", "params": {"path": "pics"}}, tmp_path) == {"num_classes": 3}
+    assert data_facts({"source": "text_csv", "params": {"path": "t.csv"}}, tmp_path) == {"num_classes": 2}
+    for broken in ({"source": "image_folder", "params": {"path": "nowhere"}}, {"source": "text_corpus"}, [], {"source": 3}):
+        assert data_facts(broken, tmp_path) == {}

@@ -90,6 +90,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     from workbench.data import DataError, check_compatibility, load_data
     from workbench.data.checks import vocabulary_problems
     from workbench.data.facts import bundle_facts, project_graph
+    from workbench.data.sources.corpus import resumed_data
     from workbench.data.paths import data_base_dir
 
     dist = dist or distributed.detect()
@@ -105,7 +106,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     check_memory(project.graph, cfg, device)  # before the data: sizes taken from it count later
     base_dir = data_base_dir(project.path)
     try:
-        bundle = load_data(project.data, inputs, cfg.seed, base_dir)
+        bundle = load_data(resumed_data(project.data, resume), inputs, cfg.seed, base_dir)
     except DataError as exc:
         raise SetupError(str(exc)) from None
     except OSError as exc:  # a file the data section names cannot be read

@@ -39,7 +39,7 @@ from workbench.data.corpus_files import corpus_files, read_corpus, signature
 from workbench.data.request import Request, dataset_bundle
 from workbench.data.tokenizer import KINDS, MAX_VOCAB, MIN_BPE_VOCAB, TextTokenizer, TokenizerError
 
-__all__ = ["CorpusSettings", "WindowSet", "load", "read_settings", "cache_dir", "cached_meta"]
+__all__ = ["CorpusSettings", "WindowSet", "load", "read_settings", "cache_dir", "cached_meta", "resumed_data"]
 
 PARAMS = {"path", "tokenizer", "vocab_size", "stride", "tokenizer_file"}
 DEFAULT_CONTEXT = 64
@@ -79,6 +79,19 @@ def read_settings(params, base_dir: Path, val_fraction: float) -> CorpusSettings
     kind = params.str("tokenizer", "char", choices=KINDS)
     vocab_size = params.int("vocab_size", 2000, minimum=MIN_BPE_VOCAB, maximum=MAX_VOCAB)
     return CorpusSettings(files, kind, vocab_size, val_fraction, tokenizer_file)
+
+
+def resumed_data(data: dict, run_dir) -> dict:
+    """The data section a resumed run reads: a text corpus keeps the vocabulary the run
+    trained with (its tokenizer.json), whatever the corpus has become, unless the section
+    names a tokenizer file itself."""
+    from workbench.data.tokenizer import TOKENIZER_FILE
+
+    params = data.get("params") if isinstance(data, dict) else None
+    if run_dir is None or data.get("source") != "text_corpus" or not isinstance(params, dict) or params.get("tokenizer_file"):
+        return data
+    saved = Path(run_dir) / TOKENIZER_FILE
+    return {**data, "params": {**params, "tokenizer_file": str(saved.resolve())}} if saved.is_file() else data
 
 
 def cache_dir(key: str) -> Path:
