@@ -92,6 +92,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     from workbench.data.facts import bundle_facts, project_graph
     from workbench.data.sources.corpus import resumed_data
     from workbench.data.paths import data_base_dir
+    from workbench.data.preprocess import preprocess_record
 
     dist = dist or distributed.detect()
     try:
@@ -141,7 +142,8 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     if write_run and dist.is_main:
         try:
             path = Path(resume) if resume is not None else new_run_dir(runs_dir or default_runs_dir(), project.name)
-            run = RunFolder(path, project, tokenizer_json=bundle.extra.get("tokenizer_json"))
+            run = RunFolder(path, project, tokenizer_json=bundle.extra.get("tokenizer_json"),
+                            preprocess=preprocess_record(bundle))
         except OSError as exc:
             raise SetupError(f"cannot create the run folder: {exc}") from None
     trainer = Trainer(model, bundle, cfg, objective, callbacks=callbacks, run=run, control=control, dist=dist,
