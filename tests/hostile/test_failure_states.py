@@ -5,6 +5,7 @@ as Ctrl-C does, leaving state "stopped", final weights and a message in the run 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import signal
@@ -173,6 +174,10 @@ def test_no_handlers_are_installed_off_the_main_thread():
     assert got == [{}] and {s: signal.getsignal(s) for s in commands.STOP_SIGNALS} == before
 
 
+def events(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
 def wait_for_line(process, pattern: str, timeout: float) -> list[str]:
     """Lines of stdout up to the first that matches `pattern`."""
     lines, deadline = [], time.monotonic() + timeout
@@ -200,7 +205,7 @@ def test_a_signal_stops_workbench_train_like_ctrl_c(tmp_path, signum):
     try:
         wait_for_line(process, r"epoch +1/200 ", timeout=120)  # the first epoch is logged
         process.send_signal(signum)
-        sent = time.monotonic()
+        sent, sent_at = time.monotonic(), time.time()
         out, err = process.communicate(timeout=30)
         waited = time.monotonic() - sent
     finally:
@@ -209,12 +214,16 @@ def test_a_signal_stops_workbench_train_like_ctrl_c(tmp_path, signum):
             process.communicate()
     name = signal.Signals(signum).name
     assert process.returncode == commands.EXIT_STOPPED, err
-    assert waited < 10
+    # the run stops at once; the process then exits as after a completed run (torch's teardown
+    # alone took ~8 s on a 2-core machine at load 9, so the bound is loose)
+    assert waited < 20
     assert f"{name}: stopping after this batch ({name} again to abort)" in err
     assert "resume with: workbench train" in out
     (run,) = (runs / "digits-cnn").iterdir()
     info = read_run(run)
     assert info.state == "stopped" and info.message.startswith(f"stopped by {name} after epoch ")
+    stopped = [e for e in events(run) if e.get("event") == "state" and e.get("state") == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["time"] - sent_at < 5
     final = checkpoint.load(run / "final.pt")
     assert isinstance(final["model"], dict) and all(isinstance(v, torch.Tensor) for v in final["model"].values())
     assert checkpoint.saved_position(run / "checkpoint.pt")[0] >= 1
