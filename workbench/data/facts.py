@@ -18,6 +18,7 @@ from pathlib import Path
 
 from workbench.data.bundle import DataBundle, DataError
 from workbench.data.params import Params
+from workbench.data.paths import data_base_dir
 from workbench.data.splits import read_val_fraction
 
 __all__ = ["data_facts", "bundle_facts", "project_graph", "run_facts"]
@@ -48,7 +49,7 @@ def project_graph(project, facts: dict | None = None, weights=None):
     if not data_params(project.graph):
         return project.graph
     if facts is None:
-        facts = {**data_facts(project.data, project.path.parent if project.path else Path.cwd()), **run_facts(weights)}
+        facts = {**data_facts(project.data, data_base_dir(project.path)), **run_facts(weights)}
     return resolve_from_data(project.graph, facts)
 
 
