@@ -22,7 +22,7 @@ from workbench.training import config as config_module
 from workbench.training.checkpointing import enable_activation_checkpointing
 from workbench.training.config import ConfigError, metric_mode, parse_config
 from workbench.training.events import EventLog
-from workbench.training.losses import ObjectiveError, choose_objective, make_objective
+from workbench.training.losses import ObjectiveError, choose_objective
 from workbench.training.metrics import MetricAccumulator, available_metrics
 from workbench.training.runs import RunFolder
 from workbench.training.session import seed_everything
