@@ -10,7 +10,9 @@
     incremental inference always equals a fresh one, and undo/redo of the whole history
     restores the exact serialised graphs.
 
-Both are derandomized (fixed seed, no example database) so CI is reproducible.
+Both are derandomized (fixed seed, no example database) so CI is reproducible. CI runs
+FUZZ_A / FUZZ_B examples (default 2000 / 700); the `slow` variants run DEPTH times as
+many, with examples of their own (`make test-slow`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ FUZZ_SETTINGS = dict(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
+
+FUZZ_A = int(os.environ.get("FUZZ_A", 2000))
+FUZZ_B = int(os.environ.get("FUZZ_B", 700))
+DEPTH = 5  # the slow variants: 5x the CI examples (10,000 graphs, 3,500 edit sequences)
 
 BATCH = 2
 INT_HIGH = 4  # int64 inputs are drawn from [0, INT_HIGH)
@@ -440,9 +446,16 @@ def check_graph(nodes, edges) -> None:
     event(f"valid graph with {len(graph)} nodes")
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_A", 2000)), **FUZZ_SETTINGS)
+@settings(max_examples=FUZZ_A, **FUZZ_SETTINGS)
 @given(graph_specs())
 def test_random_graphs_infer_compile_and_run(spec):
+    check_graph(*spec)
+
+
+@pytest.mark.slow
+@settings(max_examples=DEPTH * FUZZ_A, **FUZZ_SETTINGS)
+@given(graph_specs())
+def test_random_graphs_at_depth(spec):
     check_graph(*spec)
 
 
@@ -457,7 +470,7 @@ GHOST_IDS = ["ghost", "n99"]
 POSITIONS = st.tuples(st.integers(-500, 500), st.floats(-500, 500, allow_nan=False, allow_infinity=False))
 BAD_POSITIONS = st.sampled_from(["xy", (1,), None, ("a", "b"), (1, 2, 3)])
 PORTS = st.sampled_from([0, 0, 0, 1, 2])
-BAD_PORTS = st.sampled_from([-1, 5, 1.0, True, "0", None])
+BAD_PORTS = st.sampled_from([-1, 5, 1.0, True, "0", None, 65_536, 10**30])
 
 
 def position(draw):
@@ -568,6 +581,9 @@ def command(draw, sk: Sketch, in_macro: bool = False):
     if kind == "disconnect":
         if edges and not rarely(draw, 6):
             edge = draw(st.sampled_from(edges))
+            if rarely(draw, 8):  # a real edge with a port equal to its own under == (1.0, True): refused
+                twins = [float(edge.target_port), *([bool(edge.target_port)] if edge.target_port in (0, 1) else [])]
+                return Disconnect(Edge(edge.source, edge.target, edge.source_port, draw(st.sampled_from(twins))))
             edges.remove(edge)
         else:
             edge = Edge(any_id(), any_id(), port(draw), port(draw))
@@ -660,9 +676,20 @@ def start_graphs(draw):
     return draw(graph_specs())
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_B", 700)), **FUZZ_SETTINGS)
+@settings(max_examples=FUZZ_B, **FUZZ_SETTINGS)
 @given(start_graphs(), st.data())
 def test_random_edits_through_undo_stack(start, data):
+    check_edits(start, data)
+
+
+@pytest.mark.slow
+@settings(max_examples=DEPTH * FUZZ_B, **FUZZ_SETTINGS)
+@given(start_graphs(), st.data())
+def test_random_edits_at_depth(start, data):
+    check_edits(start, data)
+
+
+def check_edits(start, data) -> None:
     graph = build_graph(*start)
     si = ShapeInference(graph)
     stack = UndoStack(graph)

@@ -6,6 +6,7 @@ from workbench.core.graph import (
     DuplicateNodeError,
     Edge,
     Graph,
+    GraphError,
     InvalidIdError,
     PortError,
     UnknownLayerError,
@@ -147,3 +148,67 @@ def test_unique_id():
 def test_edge_defaults_are_left_out_of_the_file():
     assert Edge("a", "b").to_dict() == {"source": "a", "target": "b"}
     assert Edge("a", "b", 0, 2).to_dict() == {"source": "a", "target": "b", "target_port": 2}
+
+
+def scan(g: Graph) -> dict:
+    """What the adjacency must answer, recomputed by scanning every edge."""
+    return {
+        n: (
+            sorted((e for e in g.edges if e.target == n), key=lambda e: e.target_port),
+            [e for e in g.edges if e.source == n],
+            {e.target for e in g.edges if e.source == n},
+        )
+        for n in g.nodes
+    }
+
+
+def test_adjacency_follows_every_edit_and_reorder():
+    g = chain("Input", "ReLU", "ReLU", "Output")
+    g.add_node("add", "Add")
+    g.connect("n1", "add", target_port=3)
+    g.connect("n0", "add", target_port=0)
+    g.connect("n2", "add", target_port=1)
+    g.disconnect(Edge("n1", "n2"))
+    g.connect("n0", "n2")
+    g.set_order(node_ids=reversed(list(g.nodes)), edges=reversed(g.edges))
+    g.remove_node("n1")
+    assert {n: (g.in_edges(n), g.out_edges(n), g.successors(n)) for n in g.nodes} == scan(g)
+    assert [e.target_port for e in g.in_edges("add")] == [0, 1]
+    assert list(g.nodes) == ["add", "n3", "n2", "n0"]
+    assert g.downstream(["n0"]) == {"n0", "n2", "n3", "add"}
+    assert g.in_edges("nope") == [] and g.out_edges(["not", "an", "id"]) == []
+
+
+def test_set_order_must_keep_the_same_members():
+    g = chain("Input", "ReLU", "Output")
+    before = g.to_dict()
+    with pytest.raises(GraphError):
+        g.set_order(node_ids=["n0", "n1"])
+    with pytest.raises(GraphError):
+        g.set_order(edges=[g.edges[0], g.edges[0]])
+    assert g.to_dict() == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"nodes": "abc"},
+        {"nodes": [{"id": "a"}]},
+        {"nodes": [7]},
+        {"nodes": [{"id": "a", "type": "ReLU"}], "edges": [{"source": "a"}]},
+        {"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a", "a"]]},
+        {"nodes": [{"id": "a", "type": "ReLU"}], "edges": [{"source": ["a"], "target": "a"}]},
+    ],
+)
+def test_from_dict_names_what_is_malformed_with_a_graph_error(data):
+    with pytest.raises(GraphError):
+        Graph.from_dict(data)
+
+
+def test_a_loaded_self_loop_is_kept_and_reported():
+    g = Graph.from_dict({"nodes": [{"id": "a", "type": "ReLU"}], "edges": [{"source": "a", "target": "a"}]})
+    assert g.in_edges("a") == g.out_edges("a") == [Edge("a", "a")]
+    assert g.successors("a") == {"a"}
+    node, edges = g.remove_node("a")
+    assert edges == [Edge("a", "a")] and g.edges == []

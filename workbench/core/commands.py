@@ -99,6 +99,8 @@ def _put_back_edges(graph: Graph, placed: list[tuple[int, Edge]]) -> None:
 
     `restore_edge`, not `connect`: undo puts back what was there, even a loop that a
     hand-edited file brought in, so an undo can never be refused halfway."""
+    if not placed:
+        return
     for _, edge in placed:
         graph.restore_edge(edge.to_dict())
     rest = iter(graph.edges[: len(graph.edges) - len(placed)])
