@@ -22,12 +22,15 @@ from workbench.core.compile import class_name, compile_graph
 from workbench.core.project import Project, load_project, save_project
 from workbench.core.shapes import ERROR, InferenceResult, infer_shapes
 from workbench.core.summary import summarize
+from workbench.data.facts import project_graph
 from workbench.paths import EXAMPLES, examples
 
 EXPECTED = {
     "autoencoder",
     "cifar_resnet_block",
     "digits_cnn",
+    "gpt_bpe",
+    "gpt_char",
     "lstm_text_classifier",
     "mnist_cnn",
     "seq2seq_transformer",
@@ -96,6 +99,7 @@ def build(path: Path, torch_home: Path) -> Built:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TORCH_HOME", str(torch_home))
         project = load_project(path)
+        project.graph = project_graph(project)  # sizes written {"from_data": ...} resolved from the data
         result = infer_shapes(project.graph)
         assert [str(d) for d in result.diagnostics] == []
         torch.manual_seed(0)
