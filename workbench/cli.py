@@ -225,6 +225,17 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
+def cmd_predict(args) -> int:
+    from workbench.inference.predict_command import ERRORS, run_predict
+
+    project = _load(args.file)
+    try:
+        run_predict(project, args)
+    except ERRORS as exc:
+        raise UserError(str(exc)) from None
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -241,6 +252,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "plugins": (cmd_plugins, "list plugin layers: where they load from, what loaded, what failed and why"),
     "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
     "generate": (cmd_generate, "continue a prompt with a trained token model (PyTorch weights or an ONNX file)"),
+    "predict": (cmd_predict, "run a trained model on your own images, audio, text or CSV rows"),
 }
 
 
@@ -331,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--name", help="project name (default: the factory's name)")
     imported.add_argument("-o", "--output", required=True, help="the .wbproj file to write")
     _add_generate(sub)
+    _add_predict(sub)
     return parser
 
 
@@ -348,6 +361,28 @@ def _add_generate(sub) -> None:
     generate.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
     generate.add_argument("--onnx", metavar="MODEL.onnx", help="run this exported file in onnxruntime instead of PyTorch")
     generate.add_argument("--echo", action="store_true", help="print the prompt before the continuation")
+
+
+def _add_predict(sub) -> None:
+    predict = sub.add_parser(
+        "predict", help=COMMANDS["predict"][1],
+        description="Preprocess each INPUT exactly as the run's data source did for validation, run the model and "
+        "print the top-k classes, the predicted values or the decoded sequence. INPUT is an image or audio file, "
+        "a text file, a CSV file with a header naming the model's columns, or '-' for standard input (text: one "
+        "per line; CSV). .pt2 and TorchScript files hold code that runs when they are loaded: pass one only "
+        "if you trust where it came from (ONNX files and --weights are data and never run code).")
+    predict.add_argument("file", help="the .wbproj project the model was trained from")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="files to predict on, or '-' for standard input")
+    predict.add_argument("--weights", metavar="RUN_DIR_OR_CHECKPOINT", required=True,
+                         help="a run folder (its preprocess.json preprocesses), a checkpoint or a state-dict file")
+    artifact = predict.add_mutually_exclusive_group()
+    artifact.add_argument("--onnx", metavar="MODEL.onnx", help="run this exported ONNX file in onnxruntime")
+    artifact.add_argument("--pt2", metavar="MODEL.pt2", help="run this torch.export file (it runs code when loaded)")
+    artifact.add_argument("--torchscript", metavar="MODEL.pt", help="run this TorchScript file (it runs code when loaded)")
+    predict.add_argument("--top-k", type=_positive_int, default=5, help="classes to list per input (default 5)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per input")
+    predict.add_argument("--beam", type=_positive_int, default=1, help="seq2seq: beam width (default 1, greedy)")
+    predict.add_argument("--max-len", type=_positive_int, help="seq2seq: most output tokens (default: the target length)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,8 +63,9 @@ def image_file_tensor(entry: dict, path) -> torch.Tensor:
                 return _from_pil(entry, image)
     except PredictError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError:
+        raise PredictError(f"{path}: not an image file (no picture format PIL reads)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise PredictError(f"{path}: not an image file this model can read ({_first(exc)})") from None
 
 

@@ -23,7 +23,7 @@ from workbench.inference.backends import Backend, open_artifact, torch_backend
 from workbench.inference.preprocess import PredictError, Record, open_record
 from workbench.inference.seq2seq import MAX_BEAM, decode
 
-__all__ = ["PredictError", "Prediction", "Predictor"]
+__all__ = ["PredictError", "Prediction", "Predictor", "read_texts"]
 
 KINDS = ("classes", "values", "sequence", "tokens")
 MODALITIES = {"image": "image", "waveform": "audio", "text": "text", "ids": "tokens", "features": "tabular"}
@@ -137,7 +137,7 @@ class Predictor:
             if self.modality == "tabular":
                 out += self._table(path)
             elif self.modality in ("text", "tokens", "seq2seq"):
-                out += [self.predict_text(text, source) for source, text in _texts(path)]
+                out += [self.predict_text(text, source) for source, text in read_texts(path)]
             elif self.modality in ("image", "audio"):
                 if str(path) == "-":
                     raise PredictError(f"{self.modality} input comes from files, not standard input ('-')")
@@ -302,7 +302,7 @@ class Predictor:
         return ", ".join(f"{n} {i.dtype} {list(i.shape)}" for n, i in zip(self._names, self._infos))
 
 
-def _texts(path) -> list[tuple[str, str]]:
+def read_texts(path) -> list[tuple[str, str]]:
     """(source, text): a file is one text; standard input gives one text per non-empty line."""
     import sys
 
