@@ -164,3 +164,13 @@ def test_the_cache_keeps_the_latest_versions_only(book, monkeypatch):
         folders.append(Path(load_data(section(), tokens(16), 0, book).extra["tokens_train"].filename).parent)
     assert [f.is_dir() for f in folders] == [False, True, True]
     assert sorted(p.name for p in folders[0].parent.iterdir()) == sorted(f.name for f in folders[1:])
+
+
+def test_a_corpus_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would block forever
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")  # reading it would never end
+    for name, message in (("pipe.txt", "pipe.txt: is a FIFO"), ("zero.txt", "/dev/zero: is a character device")):
+        with pytest.raises(DataError, match=message):
+            load_data(section(name), tokens(16), 0, tmp_path)
