@@ -17,8 +17,9 @@ __all__ = ["run_predict", "ERRORS"]
 ERRORS = (PredictError,)
 
 
-def run_predict(project, args, out=sys.stdout, err=sys.stderr) -> None:
+def run_predict(project, args, out=None, err=None) -> None:
     """Raises PredictError for the CLI to print as one error line."""
+    out, err = out or sys.stdout, err or sys.stderr
     kinds = [(kind, path) for kind, path in (("onnx", args.onnx), ("pt2", args.pt2), ("torchscript", args.torchscript))
              if path is not None]
     if len(kinds) > 1:
