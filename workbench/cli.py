@@ -63,20 +63,31 @@ def cmd_summary(args) -> int:
     from workbench.data.facts import project_graph
     from workbench.core.summary import summarize
 
+    from workbench.core.lm_size import token_model_size
+    from workbench.data.facts import data_facts
+    from workbench.data.paths import data_base_dir
+
     project = _load(args.file)
-    graph = project_graph(project)
+    facts = data_facts(project.data, data_base_dir(project.path))
+    graph = project_graph(project, facts)
     result = infer_shapes(graph)
     if result.errors:
         _print_diagnostics(result.diagnostics, sys.stderr)
         return EXIT_DIAGNOSTICS
     summary = summarize(graph, result)
     warnings = _memory_warnings(project, summary)
+    size = token_model_size(graph, result, summary, facts.get("corpus_tokens"))
     if args.json:
-        print(json.dumps(summary.to_json()))
+        doc = summary.to_json()
+        if size is not None:
+            doc["token_model"] = size.to_json()
+        print(json.dumps(doc))
         _print_diagnostics(warnings, sys.stderr)
     else:
         print(f"{project.name}")
         print(summary.table())
+        for line in size.lines() if size is not None else ():
+            print(line)
         _print_diagnostics([*result.diagnostics, *warnings], sys.stdout)
     return EXIT_OK
 

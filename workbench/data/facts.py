@@ -86,8 +86,8 @@ def _text_corpus(params: Params, base_dir: Path, val_fraction: float) -> dict:
     settings = read_settings(params, base_dir, val_fraction)
     key = settings.key()
     meta = cached_meta(key)
-    if meta is not None:
-        return {"vocab_size": int(meta["vocab_size"])}
+    if meta is not None:  # tokenized before: the corpus's token count is known too
+        return {"vocab_size": int(meta["vocab_size"]), "corpus_tokens": int(meta["train"])}
     if settings.tokenizer_file is None and settings.kind == "bpe":
         return {"vocab_size": settings.vocab_size}
     if key not in _sizes:

@@ -65,10 +65,12 @@ class SummaryPanel(QWidget):
             self.table.resizeColumnsToContents()
             self._sized = True
         total_flops = "n/a" if summary.total_flops is None else f"{summary.total_flops:,}"
-        self.totals.setText(
-            f"Total: {summary.total_params:,} parameters ({summary.trainable_params:,} trainable) · "
-            f"{total_flops} FLOPs per sample"
-        )
+        text = (f"Total: {summary.total_params:,} parameters ({summary.trainable_params:,} trainable) · "
+                f"{total_flops} FLOPs per sample")
+        from workbench.core.lm_size import token_model_size
+
+        size = token_model_size(self.document.graph, self.document.result, summary)
+        self.totals.setText("\n".join([text, *size.lines()[:2]]) if size is not None else text)
 
     def rows(self) -> list[list[str]]:
         return [
