@@ -272,6 +272,8 @@ class MainWindow(QMainWindow):
         self.training.shutdown()  # stop a run cleanly (it keeps its checkpoint) and join its thread
         if "generate" in self.docks:
             self.docks["generate"].widget().shutdown()
+        if "try_it" in self.docks:
+            self.docks["try_it"].widget().shutdown()
         if self.export_dialog is not None:
             self.export_dialog.close()  # waits for a running export
         if self.autosave is not None:

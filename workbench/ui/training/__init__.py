@@ -12,6 +12,7 @@ from workbench.ui.training.dashboard import TrainingDashboard
 from workbench.ui.training.evaluation_view import install_evaluation
 from workbench.ui.training.generate_panel import install_generate_panel
 from workbench.ui.training.runs_panel import install_runs_panel
+from workbench.ui.try_it import install_try_it_panel
 
 __all__ = ["install", "TrainingDashboard"]
 
@@ -35,6 +36,7 @@ def install(window) -> TrainingDashboard:
     install_runs_panel(window, dashboard)  # the Runs dock, tabbed beside this one
     install_evaluation(window, dashboard, tab_with=dock)
     install_generate_panel(window, dashboard)  # the Generate dock, beside the Inspector
+    install_try_it_panel(window, dashboard)  # the Try-it dock (the model on one's own input), beside it
     if bottom:
         bottom[0].raise_()
 

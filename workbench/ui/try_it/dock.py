@@ -1,0 +1,290 @@
+"""The Try-it dock: the trained model on the user's own picture, sound, sentence or table row.
+
+Pick a run's weights (and, to check an export, the exported file), give an input in the
+widget that fits the model's Input (drawing pad, files, text box, form) and read the
+answer. The model opens and runs in a `TryItThread` (worker.py): the first answer after
+choosing weights opens the Predictor, later ones reuse it. Problems are said in the dock
+(a model with errors, no run yet, a file it cannot read), never in a dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+
+from workbench.ui.try_it.image_input import ImageInput
+from workbench.ui.try_it.inputs import AudioInput, InputWidget, TabularInput, TextInput
+from workbench.ui.try_it.results import ResultsView
+from workbench.ui.try_it.worker import Ask, Outcome, PredictorCache, TryItThread
+
+__all__ = ["TryItPanel", "install_try_it_panel", "artifact_kind"]
+
+ERROR_COLOUR = "#c0392b"
+ARTIFACT_FILTER = "Exported models (*.onnx *.pt2 *.torchscript *.ts *.pt);;All files (*)"
+PAGES = {"image": "image", "audio": "audio", "text": "text", "tokens": "text", "seq2seq": "text", "tabular": "tabular"}
+
+
+def artifact_kind(path: str) -> str:
+    """The exported format of a file the user picked: by its suffix; anything else is TorchScript
+    (a .pt2 / TorchScript file runs code when loaded: only ever one the user chose here)."""
+    suffix = Path(path).suffix.lower()
+    return {".onnx": "onnx", ".pt2": "pt2"}.get(suffix, "torchscript")
+
+
+class TryItPanel(QWidget):
+    def __init__(self, window, dashboard, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_, self.dashboard = window, dashboard
+        self.cache = PredictorCache()
+        self.thread: TryItThread | None = None
+        self.pending: Ask | None = None
+        self.profile = None
+        self.outcome: Outcome | None = None
+        self.artifact: str | None = None
+        self._build()
+        self.refresh()
+
+    def _build(self) -> None:
+        self.message = QLabel()
+        self.message.setObjectName("try_it_message")
+        self.message.setWordWrap(True)
+        self.weights = QComboBox()
+        self.weights.setObjectName("try_it_weights_choice")
+        self.weights.setToolTip("Which run's weights answer (best epoch or final)")
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setMinimumContentsLength(12)
+        self.weights.currentIndexChanged.connect(lambda _index: self._model_changed())
+        self.artifact_label = QLabel("none (PyTorch)")
+        self.artifact_label.setObjectName("try_it_artifact_choice")
+        self.artifact_label.setWordWrap(True)
+        choose = QPushButton("Choose…")
+        choose.setObjectName("try_it_choose_artifact")
+        choose.setToolTip("Run an exported file (.onnx, .pt2, TorchScript) and compare it with PyTorch. "
+                          ".pt2 and TorchScript files run code when loaded: choose only files you trust.")
+        choose.clicked.connect(lambda _checked=False: self.pick_artifact())
+        self.clear_artifact = QPushButton("PyTorch")
+        self.clear_artifact.setToolTip("Answer with the PyTorch weights again")
+        self.clear_artifact.clicked.connect(lambda _checked=False: self.set_artifact(None))
+        exported = QHBoxLayout()
+        exported.addWidget(self.artifact_label, 1)
+        exported.addWidget(choose)
+        exported.addWidget(self.clear_artifact)
+        form = QFormLayout()
+        form.addRow("Weights", self.weights)
+        form.addRow("Exported", exported)
+        self.pages: dict[str, InputWidget] = {
+            "image": ImageInput(), "audio": AudioInput(), "text": TextInput(), "tabular": TabularInput()}
+        self.stack = QStackedWidget()
+        self.unsupported = QLabel()
+        self.unsupported.setWordWrap(True)
+        self.stack.addWidget(self.unsupported)
+        for page in self.pages.values():
+            page.asked.connect(self.ask)
+            self.stack.addWidget(page)
+        self.pages["image"].saliency_toggled.connect(self._saliency_toggled)
+        self.results = ResultsView()
+        self.status = QLabel()
+        self.status.setObjectName("try_it_status")
+        self.status.setWordWrap(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.message)
+        layout.addLayout(form)
+        layout.addWidget(self.stack)
+        layout.addWidget(self.status)
+        layout.addWidget(self.results)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # ---- what can answer ------------------------------------------------------------------
+    def runs_root(self) -> Path | None:
+        document = self.window_.document
+        if document is None:
+            return None
+        from workbench.training.runs import default_runs_dir, safe_name
+
+        return Path(self.dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
+
+    def reason_unavailable(self) -> str:
+        """Why the dock cannot answer now ('' when it can)."""
+        document = self.window_.document
+        if document is None:
+            return "Open a project to try its model."
+        errors = document.result.errors
+        if errors:
+            first = errors[0]
+            where = f"{first.node_id}: " if first.node_id else ""
+            return f"Fix the graph first ({len(errors)} error{'s' * (len(errors) > 1)}): {where}{first.message}"
+        if self.weights.count() == 0:
+            return "Train the model first: Try it answers with a run's weights (best or final), and this project has no run yet."
+        return ""
+
+    def refresh(self) -> None:
+        """Re-read the runs of the open project; keep the chosen weights when they are still there."""
+        from workbench.ui.export_dialog import weight_choices
+
+        chosen = self.weights.currentData()
+        root = self.runs_root()
+        choices = weight_choices(self.window_.document.project, root)[1:] if root is not None else []
+        self.weights.blockSignals(True)
+        self.weights.clear()
+        for label, path in choices:
+            self.weights.addItem(label, path)
+            self.weights.setItemData(self.weights.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        index = self.weights.findData(chosen)
+        self.weights.setCurrentIndex(max(0, index))
+        self.weights.blockSignals(False)
+        reason = self.reason_unavailable()
+        self.message.setText(reason)
+        self.message.setVisible(bool(reason))
+        self.stack.setEnabled(not reason)
+        if reason:
+            self.profile = None
+            self.stack.setCurrentWidget(self.unsupported)
+            self.unsupported.setText("")
+            self.results.clear()
+        elif self.weights.currentData() != chosen or self.profile is None:
+            self._model_changed()
+
+    def _model_changed(self) -> None:
+        """Other weights or exported file: open the model (when the dock is seen) to learn what it takes."""
+        self.results.clear()
+        if not self.message.isVisible() and self.weights.count() and self.isVisible():
+            self.ask("profile", (), {})
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.profile is None and not self.message.isVisible() and self.thread is None:
+            self._model_changed()
+
+    # ---- exported file ----------------------------------------------------------------------
+    def pick_artifact(self) -> None:
+        document = self.window_.document
+        folder = str(Path(document.path).parent) if document is not None and document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Exported model", folder, ARTIFACT_FILTER)
+        if path:
+            self.set_artifact(path)
+
+    def set_artifact(self, path: str | None) -> None:
+        self.artifact = path
+        self.artifact_label.setText(Path(path).name if path else "none (PyTorch)")
+        self.artifact_label.setToolTip(path or "")
+        self.clear_artifact.setEnabled(path is not None)
+        self._model_changed()
+
+    # ---- asking ------------------------------------------------------------------------------
+    def ask(self, method: str, args=(), kwargs=None) -> bool:
+        """Run one Predictor call off the UI thread (the newest waits while one runs)."""
+        document = self.window_.document
+        if document is None or self.message.isVisible() or self.weights.count() == 0:
+            return False
+        from workbench.inference.model_view import first_mel_node
+
+        image = self.pages["image"]
+        wants_heat = method != "profile" and image.saliency.isChecked() and self._page_name() == "image"
+        ask = Ask(document.to_dict(), document.path, self.weights.currentData(), method, tuple(args), dict(kwargs or {}),
+                  self.artifact, artifact_kind(self.artifact) if self.artifact else None,
+                  mel=first_mel_node(document.graph, document.result), saliency=wants_heat)
+        self._set_status("opening the model…" if self.profile is None else "predicting…")
+        if self.thread is not None:
+            self.pending = ask
+            return True
+        self._start(ask)
+        return True
+
+    def _start(self, ask: Ask) -> None:
+        self.thread = TryItThread(self.cache, ask)
+        self.thread.done.connect(self._done)
+        self.thread.failed.connect(self._failed)
+        self.thread.finished.connect(self._finished)
+        self.thread.start()
+
+    def _saliency_toggled(self, on: bool) -> None:
+        first = self.results.current()
+        if not on:
+            self.pages["image"].view.show_heat(None)
+        elif first is not None and first.model_input is not None:
+            self.ask("saliency", (first.model_input,), {})
+
+    def _page_name(self) -> str:
+        return PAGES.get(self.profile.modality, "") if self.profile is not None else ""
+
+    def _done(self, outcome: Outcome) -> None:
+        profile = outcome.profile
+        if not profile.same_model(self.profile):
+            self.profile = profile
+            page = self.pages.get(self._page_name())
+            if page is None:
+                self.unsupported.setText(f"This model's input ({profile.modality}, shape {list(profile.input_shape)}) "
+                                         "is not a picture, sound, text or table row: there is nothing to type or draw "
+                                         "for it here.")
+                self.stack.setCurrentWidget(self.unsupported)
+            else:
+                page.configure(profile)
+                self.stack.setCurrentWidget(page)
+        self.profile = profile
+        if outcome.predictions:
+            self.outcome = outcome
+            self.results.show_outcome(outcome, self.weights.currentText())
+        page = self.pages.get(self._page_name())
+        if page is not None:
+            page.show_outcome(outcome)
+        self._set_status(outcome.saliency_error or profile.note, error=bool(outcome.saliency_error))
+
+    def _failed(self, message: str) -> None:
+        self._set_status(message, error=True)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {ERROR_COLOUR};" if error else "")
+        self.status.setVisible(bool(text))
+
+    def _finished(self) -> None:
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            thread.deleteLater()
+        if self.pending is not None:
+            ask, self.pending = self.pending, None
+            self._start(ask)
+
+    def busy(self) -> bool:
+        return self.thread is not None
+
+    def shutdown(self) -> None:
+        self.pending = None
+        if self.thread is not None:
+            self.thread.wait(10000)
+
+
+def install_try_it_panel(window, dashboard) -> TryItPanel:
+    """The Try-it dock, tabbed with the Inspector on the right."""
+    panel = TryItPanel(window, dashboard)
+    dock = QDockWidget("Try it", window)
+    dock.setObjectName("try_it")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    inspector = window.docks.get("inspector")
+    if inspector is not None:
+        window.tabifyDockWidget(inspector, dock)
+        inspector.raise_()
+    window.docks["try_it"] = dock
+    if getattr(window, "panels_menu", None) is not None:
+        window.panels_menu.addAction(dock.toggleViewAction())
+    hook = getattr(window, "document_changed", None)
+    if hook is not None:
+        hook.connect(panel.refresh)
+    dashboard.run_ended.connect(lambda _state: panel.refresh())
+    dock.visibilityChanged.connect(lambda visible: visible and panel.refresh())
+    return panel
