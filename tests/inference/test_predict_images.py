@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -62,13 +63,14 @@ def test_cli_prints_top_k_with_class_names(digits, capsys):
     assert abs(sum(t["probability"] for t in row["top"]) - 1) < 1e-6
 
 
-def test_pytorch_onnx_and_pt2_agree_on_top1(digits, tmp_path):
+def test_pytorch_onnx_pt2_and_torchscript_agree_on_top1(digits, tmp_path):
     project, run, _, files, _ = digits
-    onnx, pt2 = tmp_path / "m.onnx", tmp_path / "m.pt2"
+    onnx, pt2, script = tmp_path / "m.onnx", tmp_path / "m.pt2", tmp_path / "m.pt"
     assert export_model(project, "onnx", onnx, weights=run).ok
     assert export_model(project, "pt2", pt2, weights=run).ok
+    assert export_model(project, "torchscript", script, weights=run, static_batch=True).ok
     torch_top = [p.top[0] for p in Predictor.open(project, run).predict_files(files)]
-    for path, kind in ((onnx, None), (pt2, "pt2")):
+    for path, kind in ((onnx, None), (pt2, "pt2"), (script, "torchscript")):
         predictor = Predictor.open(project, run, path, kind)
         assert str(path) in predictor.artifact_description
         tops = [p.top[0] for p in predictor.predict_files(files)]
@@ -100,6 +102,8 @@ def test_bad_inputs_are_one_error_line(digits, tmp_path, capsys):
     project, run, _, files, _ = digits
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
     moons = moons_project(tmp_path)
     moons_run = train_run(moons, tmp_path / "runs")
     moons_onnx = tmp_path / "moons.onnx"
@@ -112,6 +116,8 @@ def test_bad_inputs_are_one_error_line(digits, tmp_path, capsys):
         (["--weights", str(run), "--onnx", str(moons_onnx), str(files[0])], "moons.onnx: its input"),
         (["--weights", str(run), "--onnx", str(files[0]), str(files[0])], "not a model onnxruntime can load"),
         (["--weights", str(run), "-", ], "not standard input"),
+        (["--weights", str(run), str(fifo)], "FIFO"),
+        (["--weights", str(tmp_path / "no-run"), str(files[0])], "no-run: no such file or folder"),
     ]
     for args, message in cases:
         assert main(["predict", str(project.path), *args]) == 2, args

@@ -11,6 +11,7 @@ are opened only when the caller names the kind explicitly, never guessed from a 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -75,7 +76,9 @@ def _torch_file(path: Path, kind: str) -> Callable[[tuple], torch.Tensor]:
         if kind == "pt2":
             module = torch.export.load(str(path)).module()
         else:
-            module = torch.jit.load(str(path), map_location="cpu").eval()
+            with warnings.catch_warnings():  # torch.jit.load's deprecation notice is not the user's concern
+                warnings.simplefilter("ignore", FutureWarning)
+                module = torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as exc:  # each loader raises its own types for a damaged or foreign file
         raise PredictError(f"{path}: not a {kind} file that loads ({_line(exc)})") from None
 
