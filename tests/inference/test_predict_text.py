@@ -73,6 +73,11 @@ def test_a_damaged_or_foreign_record_is_refused_by_name(reviews, tmp_path):
     (other / "preprocess.json").write_text(json.dumps(record))
     with pytest.raises(PredictError, match=r"preprocess.json: input 'tokens' was shaped \[99\]"):
         Predictor.open(project, other)
+    for entry, message in (({**record["inputs"][0], "shape": [32], "kind": "image"}, "the 'image' entry cannot feed it"),
+                           ({**record["inputs"][0], "shape": [32], "pad_index": "x"}, "pad_index must be")):
+        (other / "preprocess.json").write_text(json.dumps({**record, "inputs": [entry]}))
+        with pytest.raises(PredictError, match=message):
+            Predictor.open(project, other)
     (other / "preprocess.json").write_text("[" * 5000)
     with pytest.raises(PredictError, match="preprocess.json"):
         Predictor.open(project, other)

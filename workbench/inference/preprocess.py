@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.core.jsonfile import JsonFileError, load_json
 from workbench.core.project import Project
-from workbench.core.tensors import TensorInfo
+from workbench.core.tensors import FLOAT, INT, TensorInfo
 from workbench.data.preprocess import FORMAT, PREPROCESS_FILE, VERSION, preprocess_record
 
 __all__ = ["PredictError", "Record", "open_record"]
@@ -108,15 +108,27 @@ def check_record(doc, inputs: dict[str, TensorInfo], where: str) -> dict:
         if entry.get("kind") != "tensor" and entry.get("shape") != list(info.shape):
             raise bad(f"input {name!r} was shaped {entry.get('shape')} in training; the project's is {list(info.shape)}: "
                       "the run comes from another version of the graph")
-        _check_entry(entry, name, bad)
+        _check_entry(entry, name, info, bad)
     classes = doc.get("classes")
     if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
         raise bad("its class names are not a list of strings")
     return doc
 
 
-def _check_entry(entry: dict, name: str, bad) -> None:
+# kind -> (rank, dtype) of the graph Input it can feed
+FITS = {"image": (3, FLOAT), "waveform": (2, FLOAT), "text": (1, INT), "ids": (1, INT), "features": (1, FLOAT)}
+
+
+def _check_entry(entry: dict, name: str, info: TensorInfo, bad) -> None:
     kind = entry["kind"]
+    if kind in FITS and (len(info.shape), info.dtype) != FITS[kind]:
+        raise bad(f"input {name!r} is {info.dtype} {list(info.shape)}; the {kind!r} entry cannot feed it")
+    for key in ("pad_index", "unk_index"):
+        value = entry.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(f"input {name!r}: {key} must be a whole number >= 0")
+    if kind == "text" and not isinstance(entry.get("lowercase", True), bool):
+        raise bad(f"input {name!r}: lowercase must be true or false")
 
     def numbers(key: str, count: int) -> None:
         value = entry.get(key)
