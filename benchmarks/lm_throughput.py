@@ -90,6 +90,19 @@ def lm_workload(batch_size: int, steps_needed: int) -> Workload:
 
 # -- the two ways ----------------------------------------------------------------------------
 
+def hand_batches(w: Workload):
+    """(x, y) batches for ever: each epoch's windows in the Trainer's order, sliced from the memmap."""
+    tokens, stride, context = w.bundle.extra["tokens_train"], w.bundle.extra["stride"], w.bundle.extra["context"]
+    n, epoch = len(w.bundle.train), 0
+    while True:
+        epoch += 1
+        starts = (epoch_order(n, epoch) * stride).tolist()
+        for i in range(0, n, w.batch_size):
+            rows = [tokens[s:s + context + 1] for s in starts[i:i + w.batch_size]]
+            chunk = torch.from_numpy(np.stack(rows).astype(np.int64))
+            yield chunk[:, :-1], chunk[:, 1:]
+
+
 def run_hand(w: Workload, warmup: int, steps: int):
     """(wall s/step, CPU s/step, loss at the last timed step)."""
     model = hand_module(types.SimpleNamespace(graph=w.graph, name=w.project.name), w.state).train()
@@ -98,29 +111,20 @@ def run_hand(w: Workload, warmup: int, steps: int):
     opt = torch.optim.AdamW(model.parameters(), lr=spec["lr"], betas=tuple(spec["betas"]),
                             weight_decay=spec["weight_decay"])
     base_lr, lr_warmup, clip = spec["lr"], cfg.get("warmup_steps", 0), cfg["grad_clip"]
-    tokens, stride, context = w.bundle.extra["tokens_train"], w.bundle.extra["stride"], w.bundle.extra["context"]
-    n, bs, step, marks, epoch = len(w.bundle.train), w.batch_size, 0, {}, 0
-    while step < warmup + steps:
-        epoch += 1
-        starts = (epoch_order(n, epoch) * stride).tolist()
-        for i in range(0, n, bs):
-            chunk = torch.from_numpy(np.stack([tokens[s:s + context + 1] for s in starts[i:i + bs]]).astype(np.int64))
-            x, y = chunk[:, :-1], chunk[:, 1:]
-            for group in opt.param_groups:
-                group["lr"] = base_lr * min(1.0, (step + 1) / lr_warmup) if lr_warmup else base_lr
-            opt.zero_grad(set_to_none=True)
-            logits = model(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
-            step += 1
-            if step == warmup:
-                marks["start"] = _now()
-            if step == warmup + steps:
-                marks["end"] = _now()
-                return (*_per_step(marks["start"], marks["end"], steps), loss.item())
-    raise AssertionError("unreachable: the loop ends at warmup + steps")
+    batches = hand_batches(w)
+    for step in range(warmup + steps):
+        if step == warmup:
+            start = _now()
+        x, y = next(batches)
+        for group in opt.param_groups:
+            group["lr"] = base_lr * min(1.0, (step + 1) / lr_warmup) if lr_warmup else base_lr
+        opt.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+    return (*_per_step(start, _now(), steps), loss.item())
 
 
 class _LossTimer(_Timer):
