@@ -96,7 +96,7 @@ def test_a_digit_drawn_on_the_pad_gets_ten_class_probabilities(make_window, monk
     profile = _opened(qtbot, panel)
     assert profile.modality == "image" and profile.input_shape == (1, 8, 8)
     image = panel.pages["image"]
-    assert panel.stack.currentWidget() is image and image.pad.isVisible()
+    assert panel.page() is image and image.pad.isVisible()
     _draw_one(qtbot, image.pad)
     ink = image.pad.array()
     assert ink[:, ink.shape[1] // 2].max() == 255 and ink[:, :20].max() == 0  # white stroke, black elsewhere
@@ -155,7 +155,7 @@ def test_a_typed_sentence_gets_the_text_classifier_classes(make_window, monkeypa
     profile = _opened(qtbot, panel)
     assert profile.modality == "text" and profile.classes == ["neg", "pos"]
     text = panel.pages["text"]
-    assert panel.stack.currentWidget() is text and not text.decode_row.isVisible()
+    assert panel.page() is text and not text.decode_row.isVisible()
     qtbot.keyClicks(text.box, "a superb lovely film")
     text.predict_button.click()
     p = _answer(qtbot, panel)
@@ -167,7 +167,7 @@ def test_the_tabular_form_comes_from_the_training_columns_and_predicts(make_wind
     window, panel = _panel(make_window, monkeypatch, moons)
     profile = _opened(qtbot, panel)
     form = panel.pages["tabular"]
-    assert panel.stack.currentWidget() is form
+    assert panel.page() is form
     assert list(form.fields) == [name for name, _, _ in profile.columns] == ["features_0", "features_1"]
     low, high = profile.columns[0][1:]
     assert f"{low:.4g}" in form.fields["features_0"].toolTip() and f"{high:.4g}" in form.fields["features_0"].toolTip()
@@ -216,3 +216,34 @@ def test_an_onnx_export_chosen_as_the_artifact_matches_pytorch(make_window, monk
     words = panel.results.artifact.text()
     assert "digits.onnx" in words and "matches PyTorch" in words and "same top-1" in words
     assert panel.outcome.agrees is True
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> tuple[Path, Path]:
+    data = {"source": "synthetic", "params": {"kind": "waveforms", "n": 160}, "val_fraction": 0.2, "augment": []}
+    return _trained(tmp_path_factory.mktemp("speech"), "speech_mel_cnn", data)
+
+
+def test_an_audio_file_shows_its_waveform_and_the_graphs_mel_spectrogram(make_window, monkeypatch, qtbot, speech,
+                                                                        tmp_path):
+    import wave
+
+    clip = tmp_path / "tone.wav"
+    t = np.arange(8000) / 8000  # 1 s at 8 kHz: the dock resamples it to the model's 16 kHz
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes((np.sin(2 * np.pi * 440 * t) * 20000).astype("<i2").tobytes())
+    window, panel = _panel(make_window, monkeypatch, speech)
+    profile = _opened(qtbot, panel)
+    audio = panel.pages["audio"]
+    assert profile.modality == "audio" and panel.page() is audio
+    audio.open_file(str(clip))
+    p = _answer(qtbot, panel)
+    assert p.source == "tone.wav" and p.kind == "classes" and p.model_input.shape == (1, 16000)
+    x, y = audio.wave_curve.getData()
+    assert len(y) == 16000 and np.abs(y).max() > 0.1
+    spectrogram = panel.outcome.spectrogram
+    assert spectrogram.shape == (64, 101) and audio.spectrogram.isVisible()  # the graph's n_mels, 1 + 16000 // 160
+    assert int(np.argmax(spectrogram.mean(axis=1))) < 16  # 440 Hz sits in the low mel bands

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
-    QVBoxLayout, QWidget,
+    QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
+    QWidget,
 )
 
 from workbench.ui.try_it.image_input import ImageInput
@@ -25,6 +25,7 @@ from workbench.ui.try_it.worker import Ask, Outcome, PredictorCache, TryItThread
 __all__ = ["TryItPanel", "install_try_it_panel", "artifact_kind"]
 
 ERROR_COLOUR = "#c0392b"
+NO_ARTIFACT = "none (PyTorch only)"
 ARTIFACT_FILTER = "Exported models (*.onnx *.pt2 *.torchscript *.ts *.pt);;All files (*)"
 PAGES = {"image": "image", "audio": "audio", "text": "text", "tokens": "text", "seq2seq": "text", "tabular": "tabular"}
 
@@ -59,16 +60,17 @@ class TryItPanel(QWidget):
         self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.weights.setMinimumContentsLength(12)
         self.weights.currentIndexChanged.connect(lambda _index: self._model_changed())
-        self.artifact_label = QLabel("none (PyTorch)")
+        self.artifact_label = QLabel(NO_ARTIFACT)
         self.artifact_label.setObjectName("try_it_artifact_choice")
         self.artifact_label.setWordWrap(True)
-        choose = QPushButton("Choose…")
+        choose = QPushButton("Choose file…")
         choose.setObjectName("try_it_choose_artifact")
         choose.setToolTip("Run an exported file (.onnx, .pt2, TorchScript) and compare it with PyTorch. "
                           ".pt2 and TorchScript files run code when loaded: choose only files you trust.")
         choose.clicked.connect(lambda _checked=False: self.pick_artifact())
-        self.clear_artifact = QPushButton("PyTorch")
+        self.clear_artifact = QPushButton("Clear")
         self.clear_artifact.setToolTip("Answer with the PyTorch weights again")
+        self.clear_artifact.setEnabled(False)
         self.clear_artifact.clicked.connect(lambda _checked=False: self.set_artifact(None))
         exported = QHBoxLayout()
         exported.addWidget(self.artifact_label, 1)
@@ -76,16 +78,20 @@ class TryItPanel(QWidget):
         exported.addWidget(self.clear_artifact)
         form = QFormLayout()
         form.addRow("Weights", self.weights)
-        form.addRow("Exported", exported)
+        form.addRow("Check export", exported)
         self.pages: dict[str, InputWidget] = {
             "image": ImageInput(), "audio": AudioInput(), "text": TextInput(), "tabular": TabularInput()}
-        self.stack = QStackedWidget()
+        # one page shown at a time; not a QStackedWidget, whose height is its tallest page's
+        self.stack = QWidget()
         self.unsupported = QLabel()
         self.unsupported.setWordWrap(True)
-        self.stack.addWidget(self.unsupported)
+        pages = QVBoxLayout(self.stack)
+        pages.setContentsMargins(0, 0, 0, 0)
+        for page in [self.unsupported, *self.pages.values()]:
+            pages.addWidget(page)
         for page in self.pages.values():
             page.asked.connect(self.ask)
-            self.stack.addWidget(page)
+        self.show_page(self.unsupported)
         self.pages["image"].saliency_toggled.connect(self._saliency_toggled)
         self.results = ResultsView()
         self.status = QLabel()
@@ -108,6 +114,15 @@ class TryItPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
+    def show_page(self, page: QWidget) -> None:
+        for other in [self.unsupported, *self.pages.values()]:
+            other.setVisible(other is page)
+        self._page = page
+
+    def page(self) -> QWidget:
+        """The input widget shown."""
+        return self._page
+
     # ---- what can answer ------------------------------------------------------------------
     def runs_root(self) -> Path | None:
         document = self.window_.document
@@ -128,7 +143,8 @@ class TryItPanel(QWidget):
             where = f"{first.node_id}: " if first.node_id else ""
             return f"Fix the graph first ({len(errors)} error{'s' * (len(errors) > 1)}): {where}{first.message}"
         if self.weights.count() == 0:
-            return "Train the model first: Try it answers with a run's weights (best or final), and this project has no run yet."
+            return ("Train the model first: Try it answers with a run's weights (best or final), "
+                    "and this project has no run yet.")
         return ""
 
     def refresh(self) -> None:
@@ -152,7 +168,7 @@ class TryItPanel(QWidget):
         self.stack.setEnabled(not reason)
         if reason:
             self.profile = None
-            self.stack.setCurrentWidget(self.unsupported)
+            self.show_page(self.unsupported)
             self.unsupported.setText("")
             self.results.clear()
         elif self.weights.currentData() != chosen or self.profile is None:
@@ -179,7 +195,7 @@ class TryItPanel(QWidget):
 
     def set_artifact(self, path: str | None) -> None:
         self.artifact = path
-        self.artifact_label.setText(Path(path).name if path else "none (PyTorch)")
+        self.artifact_label.setText(Path(path).name if path else NO_ARTIFACT)
         self.artifact_label.setToolTip(path or "")
         self.clear_artifact.setEnabled(path is not None)
         self._model_changed()
@@ -194,8 +210,8 @@ class TryItPanel(QWidget):
 
         image = self.pages["image"]
         wants_heat = method != "profile" and image.saliency.isChecked() and self._page_name() == "image"
-        ask = Ask(document.to_dict(), document.path, self.weights.currentData(), method, tuple(args), dict(kwargs or {}),
-                  self.artifact, artifact_kind(self.artifact) if self.artifact else None,
+        ask = Ask(document.to_dict(), document.path, self.weights.currentData(), method, tuple(args),
+                  dict(kwargs or {}), self.artifact, artifact_kind(self.artifact) if self.artifact else None,
                   mel=first_mel_node(document.graph, document.result), saliency=wants_heat)
         self._set_status("opening the model…" if self.profile is None else "predicting…")
         if self.thread is not None:
@@ -230,10 +246,10 @@ class TryItPanel(QWidget):
                 self.unsupported.setText(f"This model's input ({profile.modality}, shape {list(profile.input_shape)}) "
                                          "is not a picture, sound, text or table row: there is nothing to type or draw "
                                          "for it here.")
-                self.stack.setCurrentWidget(self.unsupported)
+                self.show_page(self.unsupported)
             else:
                 page.configure(profile)
-                self.stack.setCurrentWidget(page)
+                self.show_page(page)
         self.profile = profile
         if outcome.predictions:
             self.outcome = outcome

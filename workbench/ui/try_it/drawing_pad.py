@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 __all__ = ["DrawingPad"]
 
+MAX_SIDE = 180  # on screen: room for the answer below it in a dock of the default window
 SIDE = 280  # pixels of the drawing itself; the widget scales it to its size
 
 
@@ -25,6 +26,7 @@ class DrawingPad(QWidget):
         self.setObjectName("try_it_pad")
         self.setToolTip("Draw with the mouse; the model answers when you let go")
         self.setMinimumSize(112, 112)
+        self.setMaximumSize(MAX_SIDE, MAX_SIDE)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._image = QImage(SIDE, SIDE, QImage.Format.Format_Grayscale8)

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
 from workbench.ui.try_it.drawing_pad import DrawingPad
 from workbench.ui.try_it.inputs import InputWidget
@@ -49,9 +51,10 @@ class ImageInput(InputWidget):
         self.paste_button.setObjectName("try_it_paste")
         self.paste_button.setToolTip("Use the picture (or image files) on the clipboard (Ctrl+V)")
         self.paste_button.clicked.connect(lambda _checked=False: self.paste())
-        QShortcut(QKeySequence.StandardKey.Paste, self, self.paste, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.hint = QLabel("…or drop image files here.")
-        self.hint.setWordWrap(True)
+        QShortcut(QKeySequence.StandardKey.Paste, self, self.paste,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.hint = QLabel("or drop image files here")
+        self.hint.setStyleSheet("color: gray;")
         self.pad = DrawingPad()
         self.pad.drawn.connect(self._drawn)
         self.clear_button = QPushButton("Clear")
@@ -63,12 +66,12 @@ class ImageInput(InputWidget):
         self.saliency.setObjectName("try_it_saliency")
         self.saliency.setToolTip("Overlay where the model looked (Grad-CAM on the last Conv2d, else input gradients)")
         self.saliency.toggled.connect(self.saliency_toggled.emit)
-        self.pad_caption = QLabel("Draw a digit")
-        self.view_caption = QLabel("Model's-eye view")
+        self.pad_caption = QLabel("Draw a digit (white on black)")
+        self.view_caption = QLabel("What the model sees")
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.paste_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.hint, 1)
         grid = QGridLayout()
         grid.addWidget(self.pad_caption, 0, 0)
         grid.addWidget(self.view_caption, 0, 1)
@@ -79,7 +82,6 @@ class ImageInput(InputWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
-        layout.addWidget(self.hint)
         layout.addLayout(grid)
 
     def configure(self, profile) -> None:
@@ -87,8 +89,6 @@ class ImageInput(InputWidget):
         drawable = len(shape) == 3 and shape[0] == 1 and max(shape[1:]) <= PAD_MAX_SIDE
         for widget in (self.pad, self.pad_caption, self.clear_button):
             widget.setVisible(drawable)
-        self.hint.setText("…or drop image files here." if not drawable
-                          else "…or drop image files here, or draw a digit below (white on black).")
         self.view.clear()
 
     # ---- where pictures come from -----------------------------------------------------

@@ -36,6 +36,7 @@ class ResultsView(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setMinimumHeight(140)
+        self.plot.setMaximumHeight(220)
         self.bars: pg.BarGraphItem | None = None
         self.text = QPlainTextEdit()
         self.text.setObjectName("try_it_text_output")

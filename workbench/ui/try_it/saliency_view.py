@@ -13,6 +13,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from workbench.ui.try_it.drawing_pad import MAX_SIDE
+
 __all__ = ["ImageView", "to_rgb8", "heat_rgba"]
 
 
@@ -35,7 +37,7 @@ def heat_rgba(heat) -> np.ndarray:
     rgba = np.zeros((*h.shape, 4), dtype=np.uint8)
     rgba[..., 0] = 255
     rgba[..., 1] = (h * 230).astype(np.uint8)
-    rgba[..., 3] = (h * 190).astype(np.uint8)
+    rgba[..., 3] = (h * 150).astype(np.uint8)
     return rgba
 
 
@@ -51,6 +53,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self.setToolTip(tip)
         self.setMinimumSize(112, 112)
+        self.setMaximumSize(MAX_SIDE, MAX_SIDE)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._image: QImage | None = None
         self._heat: QImage | None = None
