@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.ui.try_it.image_input import ImageInput
-from workbench.ui.try_it.inputs import AudioInput, InputWidget, TabularInput, TextInput
+from workbench.ui.try_it.inputs import AudioInput, InputWidget, TabularInput, TextInput, tip
 from workbench.ui.try_it.results import ResultsView
 from workbench.ui.try_it.worker import Ask, Outcome, PredictorCache, TryItThread
 
@@ -54,6 +54,7 @@ class TryItPanel(QWidget):
         self.message = QLabel()
         self.message.setObjectName("try_it_message")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # node ids and file names are the user's
         self.weights = QComboBox()
         self.weights.setObjectName("try_it_weights_choice")
         self.weights.setToolTip("Which run's weights answer (best epoch or final)")
@@ -63,6 +64,7 @@ class TryItPanel(QWidget):
         self.artifact_label = QLabel(NO_ARTIFACT)
         self.artifact_label.setObjectName("try_it_artifact_choice")
         self.artifact_label.setWordWrap(True)
+        self.artifact_label.setTextFormat(Qt.TextFormat.PlainText)
         choose = QPushButton("Choose file…")
         choose.setObjectName("try_it_choose_artifact")
         choose.setToolTip("Run an exported file (.onnx, .pt2, TorchScript) and compare it with PyTorch. "
@@ -85,6 +87,7 @@ class TryItPanel(QWidget):
         self.stack = QWidget()
         self.unsupported = QLabel()
         self.unsupported.setWordWrap(True)
+        self.unsupported.setTextFormat(Qt.TextFormat.PlainText)
         pages = QVBoxLayout(self.stack)
         pages.setContentsMargins(0, 0, 0, 0)
         for page in [self.unsupported, *self.pages.values()]:
@@ -94,9 +97,11 @@ class TryItPanel(QWidget):
         self.show_page(self.unsupported)
         self.pages["image"].saliency_toggled.connect(self._saliency_toggled)
         self.results = ResultsView()
+        self.results.chooser.currentIndexChanged.connect(self._chosen_result)
         self.status = QLabel()
         self.status.setObjectName("try_it_status")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -137,6 +142,7 @@ class TryItPanel(QWidget):
         document = self.window_.document
         if document is None:
             return "Open a project to try its model."
+        document.flush()  # an edit's re-inference may still be pending
         errors = document.result.errors
         if errors:
             first = errors[0]
@@ -158,10 +164,15 @@ class TryItPanel(QWidget):
         self.weights.clear()
         for label, path in choices:
             self.weights.addItem(label, path)
-            self.weights.setItemData(self.weights.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+            self.weights.setItemData(self.weights.count() - 1, tip(path), Qt.ItemDataRole.ToolTipRole)
         index = self.weights.findData(chosen)
         self.weights.setCurrentIndex(max(0, index))
         self.weights.blockSignals(False)
+        if self._say_why_not() == "" and (self.weights.currentData() != chosen or self.profile is None):
+            self._model_changed()
+
+    def _say_why_not(self) -> str:
+        """Show (and return) why the dock cannot answer; '' when it can."""
         reason = self.reason_unavailable()
         self.message.setText(reason)
         self.message.setVisible(bool(reason))
@@ -171,8 +182,7 @@ class TryItPanel(QWidget):
             self.show_page(self.unsupported)
             self.unsupported.setText("")
             self.results.clear()
-        elif self.weights.currentData() != chosen or self.profile is None:
-            self._model_changed()
+        return reason
 
     def _model_changed(self) -> None:
         """Other weights or exported file: open the model (when the dock is seen) to learn what it takes."""
@@ -196,7 +206,7 @@ class TryItPanel(QWidget):
     def set_artifact(self, path: str | None) -> None:
         self.artifact = path
         self.artifact_label.setText(Path(path).name if path else NO_ARTIFACT)
-        self.artifact_label.setToolTip(path or "")
+        self.artifact_label.setToolTip(tip(path or ""))
         self.clear_artifact.setEnabled(path is not None)
         self._model_changed()
 
@@ -204,7 +214,7 @@ class TryItPanel(QWidget):
     def ask(self, method: str, args=(), kwargs=None) -> bool:
         """Run one Predictor call off the UI thread (the newest waits while one runs)."""
         document = self.window_.document
-        if document is None or self.message.isVisible() or self.weights.count() == 0:
+        if document is None or self._say_why_not():  # the graph may have been edited since
             return False
         from workbench.inference.model_view import first_mel_node
 
@@ -212,7 +222,8 @@ class TryItPanel(QWidget):
         wants_heat = method != "profile" and image.saliency.isChecked() and self._page_name() == "image"
         ask = Ask(document.to_dict(), document.path, self.weights.currentData(), method, tuple(args),
                   dict(kwargs or {}), self.artifact, artifact_kind(self.artifact) if self.artifact else None,
-                  mel=first_mel_node(document.graph, document.result), saliency=wants_heat)
+                  mel=first_mel_node(document.graph, document.result), saliency=wants_heat,
+                  weights_label=self.weights.currentText())
         self._set_status("opening the model…" if self.profile is None else "predicting…")
         if self.thread is not None:
             self.pending = ask
@@ -234,6 +245,14 @@ class TryItPanel(QWidget):
         elif first is not None and first.model_input is not None:
             self.ask("saliency", (first.model_input,), {})
 
+    def _chosen_result(self, _index: int) -> None:
+        """Several files answered: the input view follows the answer shown."""
+        page, chosen = self.pages.get(self._page_name()), self.results.current()
+        if page is not None and chosen is not None:
+            page.show_prediction(chosen)
+            if self._page_name() == "image" and self.pages["image"].saliency.isChecked():
+                self._saliency_toggled(True)
+
     def _page_name(self) -> str:
         return PAGES.get(self.profile.modality, "") if self.profile is not None else ""
 
@@ -253,7 +272,7 @@ class TryItPanel(QWidget):
         self.profile = profile
         if outcome.predictions:
             self.outcome = outcome
-            self.results.show_outcome(outcome, self.weights.currentText())
+            self.results.show_outcome(outcome)
         page = self.pages.get(self._page_name())
         if page is not None:
             page.show_outcome(outcome)

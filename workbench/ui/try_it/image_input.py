@@ -23,6 +23,7 @@ from workbench.ui.try_it.saliency_view import ImageView
 __all__ = ["ImageInput", "qimage_array", "PAD_MAX_SIDE"]
 
 PAD_MAX_SIDE = 64  # 1-channel models up to this size get the drawing pad
+VIEW_CAPTIONS = {False: "What the model sees", True: "What it sees; red: where it looked"}
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"
 
 
@@ -65,9 +66,9 @@ class ImageInput(InputWidget):
         self.saliency = QCheckBox("Saliency")
         self.saliency.setObjectName("try_it_saliency")
         self.saliency.setToolTip("Overlay where the model looked (Grad-CAM on the last Conv2d, else input gradients)")
-        self.saliency.toggled.connect(self.saliency_toggled.emit)
+        self.saliency.toggled.connect(self._saliency_changed)
         self.pad_caption = QLabel("Draw a digit (white on black)")
-        self.view_caption = QLabel("What the model sees")
+        self.view_caption = QLabel(VIEW_CAPTIONS[False])
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.paste_button)
@@ -83,6 +84,10 @@ class ImageInput(InputWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
         layout.addLayout(grid)
+
+    def _saliency_changed(self, on: bool) -> None:
+        self.view_caption.setText(VIEW_CAPTIONS[on])
+        self.saliency_toggled.emit(on)
 
     def configure(self, profile) -> None:
         shape = profile.input_shape
@@ -125,9 +130,11 @@ class ImageInput(InputWidget):
             self.open_files(files)
 
     # ---- what the model saw -----------------------------------------------------------
+    def show_prediction(self, prediction) -> None:
+        if prediction.model_input is not None:
+            self.view.show_tensor(prediction.model_input.numpy())
+
     def show_outcome(self, outcome) -> None:
-        first = outcome.predictions[0] if outcome.predictions else None
-        if first is not None and first.model_input is not None:
-            self.view.show_tensor(first.model_input.numpy())
+        super().show_outcome(outcome)
         if outcome.saliency is not None:
             self.view.show_heat(outcome.saliency)

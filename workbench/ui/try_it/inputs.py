@@ -7,6 +7,8 @@ spectrogram the model hears). They never run the model themselves.
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -24,9 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["InputWidget", "AudioInput", "TextInput", "TabularInput", "player_available"]
+__all__ = ["InputWidget", "AudioInput", "TextInput", "TabularInput", "player_available", "tip"]
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
+
+
+def tip(text: str) -> str:
+    """A tooltip showing `text` as written: Qt renders a tooltip that looks like HTML as HTML,
+    and column names, class names and paths are the user's."""
+    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>" if text else ""
 
 
 def player_available() -> bool:
@@ -45,7 +53,12 @@ class InputWidget(QWidget):
         """Adapt to the opened model (columns, sizes, seq2seq)."""
 
     def show_outcome(self, outcome) -> None:
-        """Show what belongs beside the input (the model's-eye view)."""
+        """Show what belongs beside the input: the first answer's model input, and extras."""
+        if outcome.predictions:
+            self.show_prediction(outcome.predictions[0])
+
+    def show_prediction(self, prediction) -> None:
+        """Show the input as the model got it (one answer of several)."""
 
 
 class AudioInput(InputWidget):
@@ -63,6 +76,7 @@ class AudioInput(InputWidget):
         self._player = None
         self.file_label = QLabel("WAV (or FLAC/OGG with soundfile), resampled and cut as in training")
         self.file_label.setWordWrap(True)
+        self.file_label.setTextFormat(Qt.TextFormat.PlainText)
         self.waveform = pg.PlotWidget(title="waveform the model gets")
         self.waveform.setObjectName("try_it_waveform")
         self.waveform.setMinimumHeight(90)
@@ -112,12 +126,13 @@ class AudioInput(InputWidget):
         self._player.setSource(QUrl.fromLocalFile(self.path))
         self._player.play()
 
+    def show_prediction(self, prediction) -> None:
+        x = prediction.model_input
+        if x is not None:
+            self.wave_curve.setData(x.reshape(-1, x.shape[-1])[0].numpy())
+
     def show_outcome(self, outcome) -> None:
-        first = outcome.predictions[0] if outcome.predictions else None
-        if first is None or first.model_input is None:
-            return
-        wave = first.model_input.reshape(-1, first.model_input.shape[-1])[0].numpy()
-        self.wave_curve.setData(wave)
+        super().show_outcome(outcome)
         if outcome.spectrogram is not None:
             self.spectrogram_image.setImage(outcome.spectrogram[::-1], autoLevels=True)
             self.spectrogram.show()
@@ -206,13 +221,15 @@ class TabularInput(InputWidget):
             box.setDecimals(4)
             box.setRange(-1e12, 1e12)
             box.setValue((low + high) / 2)
-            box.setToolTip(f"{name}: training values ran from {low:.4g} to {high:.4g}")
+            box.setToolTip(tip(f"{name}: training values ran from {low:.4g} to {high:.4g}"))
             hint = QLabel(f"{low:.4g} … {high:.4g}")
             hint.setStyleSheet("color: gray;")
             row = QHBoxLayout()
             row.addWidget(box, 1)
             row.addWidget(hint)
-            self.form.addRow(name, row)
+            label = QLabel(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)  # a column name is the CSV's
+            self.form.addRow(label, row)
             self.fields[name] = box
 
     def row(self) -> dict[str, float]:

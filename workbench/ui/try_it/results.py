@@ -5,8 +5,13 @@ file, whether its answer matches PyTorch's. Several inputs at once (files) get a
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from workbench.ui.try_it.inputs import tip
 
 __all__ = ["ResultsView"]
 
@@ -26,6 +31,7 @@ class ResultsView(QWidget):
         self.headline = QLabel()
         self.headline.setObjectName("try_it_headline")
         self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.PlainText)  # class names and file names are data
         font = self.headline.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
@@ -35,8 +41,8 @@ class ResultsView(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setMinimumHeight(140)
-        self.plot.setMaximumHeight(220)
+        self.plot.setMinimumHeight(120)
+        self.plot.setMaximumHeight(180)
         self.bars: pg.BarGraphItem | None = None
         self.text = QPlainTextEdit()
         self.text.setObjectName("try_it_text_output")
@@ -45,9 +51,11 @@ class ResultsView(QWidget):
         self.weights = QLabel()
         self.weights.setObjectName("try_it_weights")
         self.weights.setWordWrap(True)
+        self.weights.setTextFormat(Qt.TextFormat.PlainText)
         self.artifact = QLabel()
         self.artifact.setObjectName("try_it_artifact")
         self.artifact.setWordWrap(True)
+        self.artifact.setTextFormat(Qt.TextFormat.RichText)  # the colour; every user string is escaped
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.chooser, self.headline, self.plot, self.text, self.weights, self.artifact):
@@ -64,7 +72,7 @@ class ResultsView(QWidget):
         self.weights.setText("")
         self.artifact.setText("")
 
-    def show_outcome(self, outcome, weights_label: str) -> None:
+    def show_outcome(self, outcome) -> None:
         self.predictions = list(outcome.predictions)
         self.chooser.blockSignals(True)
         self.chooser.clear()
@@ -73,12 +81,12 @@ class ResultsView(QWidget):
         self.chooser.blockSignals(False)
         self.chooser.setVisible(len(self.predictions) > 1)
         profile = outcome.profile
-        self.weights.setText(f"Weights: {weights_label}")
-        self.weights.setToolTip(profile.weights + (f"\n{profile.note}" if profile.note else ""))
+        self.weights.setText(f"Weights: {outcome.weights_label}")
+        self.weights.setToolTip(tip(profile.weights + (f"\n{profile.note}" if profile.note else "")))
         if profile.artifact:
             colour = "#1e8449" if outcome.agrees else "#c0392b"
-            self.artifact.setText(f"Answered by {profile.artifact}<br><span style='color:{colour}'>"
-                                  f"{'✔' if outcome.agrees else '✘'} {outcome.agreement}</span>")
+            self.artifact.setText(f"Answered by {html.escape(profile.artifact)}<br><span style='color:{colour}'>"
+                                  f"{'✔' if outcome.agrees else '✘'} {html.escape(outcome.agreement)}</span>")
         else:
             self.artifact.setText("")
         self._show_current()
@@ -96,7 +104,7 @@ class ResultsView(QWidget):
             return
         if p.kind == "classes" and p.top:
             name, prob = p.top[0]
-            self.headline.setText(f"{p.source}: {name}  ({prob:.0%})")
+            self.headline.setText(f"{p.source}: {name}  ({prob:.1%})")
             self._bars([n for n, _ in p.top], [v for _, v in p.top], (0.0, 1.0), "probability")
         elif p.kind == "values":
             shown = ", ".join(f"{v:.4g}" for v in p.values[:8]) + (" …" if len(p.values) > 8 else "")

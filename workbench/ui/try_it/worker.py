@@ -38,6 +38,7 @@ class Ask:
     top_k: int = 10  # bars shown: every digit, the ten likeliest of more classes
     mel: tuple | None = None  # first MelSpectrogram node (params, input infos): the spectrogram view
     saliency: bool = False  # also the heat map of the first image
+    weights_label: str = ""  # the run chooser's words for the weights
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Profile:
 @dataclass
 class Outcome:
     profile: Profile
+    weights_label: str = ""
     predictions: list = field(default_factory=list)
     agreement: str = ""  # with an exported file: whether its answer matches PyTorch's
     agrees: bool | None = None
@@ -110,7 +112,7 @@ def run_ask(cache: PredictorCache, ask: Ask) -> Outcome:
     if ask.method not in ASK_METHODS:
         raise ValueError(f"the Try-it dock cannot ask {ask.method!r}")
     predictor = cache.get(ask)
-    outcome = Outcome(profile_of(predictor))
+    outcome = Outcome(profile_of(predictor), ask.weights_label)
     if ask.method == "profile":
         return outcome
     if ask.method == "saliency":
