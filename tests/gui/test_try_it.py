@@ -45,7 +45,7 @@ def reviews(tmp_path_factory) -> tuple[Path, Path]:
     lines = ["text,label"]
     for i in range(200):
         words = [rng.choice(good if i % 2 else bad) for _ in range(4)]
-        lines.append(f"{' '.join(words)} film,{'pos' if i % 2 else 'neg'}")
+        lines.append(f"{' '.join(words)} film,{'pos' if i % 2 else '<b>neg</b>'}")  # a label that looks like HTML
     (tmp / "reviews.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data = {"source": "text_csv", "params": {"path": "reviews.csv"}, "val_fraction": 0.2, "augment": []}
     return _trained(tmp, "lstm_text_classifier", data)
@@ -153,14 +153,16 @@ def test_a_dropped_image_file_is_predicted_and_a_bad_one_is_said_in_the_dock(mak
 def test_a_typed_sentence_gets_the_text_classifier_classes(make_window, monkeypatch, qtbot, reviews):
     window, panel = _panel(make_window, monkeypatch, reviews)
     profile = _opened(qtbot, panel)
-    assert profile.modality == "text" and profile.classes == ["neg", "pos"]
+    assert profile.modality == "text" and profile.classes == ["<b>neg</b>", "pos"]
     text = panel.pages["text"]
     assert panel.page() is text and not text.decode_row.isVisible()
     qtbot.keyClicks(text.box, "a superb lovely film")
     text.predict_button.click()
     p = _answer(qtbot, panel)
-    assert p.source == "text" and {name for name, _ in p.top} == {"neg", "pos"}
+    assert p.source == "text" and {name for name, _ in p.top} == {"<b>neg</b>", "pos"}
     assert sum(prob for _, prob in p.top) == pytest.approx(1.0, abs=1e-6)
+    headline = panel.results.headline
+    assert headline.textFormat() == Qt.TextFormat.PlainText and p.top[0][0] in headline.text()  # shown as written
 
 
 def test_the_tabular_form_comes_from_the_training_columns_and_predicts(make_window, monkeypatch, qtbot, moons):
@@ -206,6 +208,11 @@ def test_an_onnx_export_chosen_as_the_artifact_matches_pytorch(make_window, monk
     export(load_project(project_file), "onnx", onnx, weights=run)
     window, panel = _panel(make_window, monkeypatch, digits)
     _opened(qtbot, panel)
+    junk = tmp_path / "junk.onnx"  # not an ONNX file: said in the dock, naming it
+    junk.write_bytes(b"\x08\x07garbage")
+    panel.set_artifact(str(junk))
+    qtbot.waitUntil(lambda: not panel.busy() and "junk.onnx" in panel.status.text(), timeout=WAIT)
+    assert dialogs.errors == []
     dialogs.open_path = str(onnx)
     window.findChild(type(panel.clear_artifact), "try_it_choose_artifact").click()
     assert panel.artifact == str(onnx) and panel.artifact_label.text() == "digits.onnx"
@@ -216,6 +223,11 @@ def test_an_onnx_export_chosen_as_the_artifact_matches_pytorch(make_window, monk
     words = panel.results.artifact.text()
     assert "digits.onnx" in words and "matches PyTorch" in words and "same top-1" in words
     assert panel.outcome.agrees is True
+    # closing the window mid-answer waits for the thread instead of leaving it running
+    panel.pages["image"].open_files([str(onnx.parent / "missing.png")])
+    assert panel.busy()
+    window.close()
+    assert panel.thread is None or panel.thread.isFinished()
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +259,31 @@ def test_an_audio_file_shows_its_waveform_and_the_graphs_mel_spectrogram(make_wi
     spectrogram = panel.outcome.spectrogram
     assert spectrogram.shape == (64, 101) and audio.spectrogram.isVisible()  # the graph's n_mels, 1 + 16000 // 160
     assert int(np.argmax(spectrogram.mean(axis=1))) < 16  # 440 Hz sits in the low mel bands
+
+
+@pytest.fixture(scope="module")
+def reverse(tmp_path_factory) -> tuple[Path, Path]:
+    data = {"source": "synthetic", "params": {"kind": "reverse", "vocab": 20, "n": 200}, "val_fraction": 0.2,
+            "augment": []}
+    return _trained(tmp_path_factory.mktemp("reverse"), "seq2seq_transformer", data)
+
+
+def test_seq2seq_decodes_with_the_chosen_search_and_length(make_window, monkeypatch, qtbot, reverse):
+    from workbench.inference.predict import Predictor
+
+    window, panel = _panel(make_window, monkeypatch, reverse)
+    profile = _opened(qtbot, panel)
+    text = panel.pages["text"]
+    assert profile.modality == "seq2seq" and panel.page() is text and text.decode_row.isVisible()
+    assert "Token ids" in text.box.placeholderText()
+    text.box.setPlainText("5 6 7")
+    text.decoding.setCurrentIndex(text.decoding.findData(4))
+    text.max_len.setValue(3)
+    text.predict_button.click()
+    p = _answer(qtbot, panel)
+    project_file, runs = reverse
+    run = next(r for r in runs.glob("*/*") if (r / "best.pt").is_file())
+    expected = Predictor.open(load_project(project_file), run).decode("5 6 7", beam=4, max_len=3)
+    assert p.kind == "sequence" and p.text == expected.text and len(p.values) <= 3
+    assert panel.results.text.isVisible()
+    assert panel.results.text.toPlainText() == p.text or not p.text and "nothing" in panel.results.text.toPlainText()

@@ -180,8 +180,8 @@ class TextInput(InputWidget):
         if self.seq2seq and len(shape) == 1:  # the decoder's window bounds the output
             self.max_len.setRange(1, max(1, shape[0]))
             self.max_len.setValue(shape[0])
-        ids = profile.modality == "tokens" or (self.seq2seq and not profile.classes)
-        self.box.setPlaceholderText("Token ids separated by spaces, e.g. 5 12 7" if ids else "Type a sentence…")
+        self.box.setPlaceholderText("Token ids separated by spaces, e.g. 5 12 7" if profile.reads_ids
+                                    else "Type a sentence…")
 
     def submit(self) -> None:
         text = self.box.toPlainText().strip()

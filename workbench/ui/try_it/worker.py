@@ -52,6 +52,7 @@ class Profile:
     weights: str
     artifact: str
     note: str
+    reads_ids: bool = False  # the first Input takes token ids typed as numbers, not words
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -102,9 +103,13 @@ class PredictorCache:
 
 
 def profile_of(predictor) -> Profile:
+    # Predictor says "tokens" for a one-Input id model, but not how a seq2seq source is typed:
+    # its preprocess record does ("ids" or "text"); read it without failing if that changes
+    inputs = getattr(getattr(predictor, "_record", None), "inputs", None) or [{}]
+    reads_ids = predictor.modality == "tokens" or inputs[0].get("kind") == "ids"
     return Profile(predictor.modality, predictor.classes, predictor.columns,
                    [tuple(info.shape) for info in predictor.input_info], predictor.weights_description,
-                   predictor.artifact_description, predictor.note or "")
+                   predictor.artifact_description, predictor.note or "", reads_ids)
 
 
 def run_ask(cache: PredictorCache, ask: Ask) -> Outcome:
