@@ -197,7 +197,7 @@ class GeneratePanel(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.thread is not None
-        self.generate_button.setEnabled(not running and self.weights.count() > 0 and not self.message.isVisible())
+        self.generate_button.setEnabled(not running and self.weights.count() > 0 and not self.message.text())
         self.stop_button.setEnabled(running)
 
     # ---- prompt history ---------------------------------------------------------------------
