@@ -43,7 +43,7 @@ class TryItPanel(QWidget):
         self.window_, self.dashboard = window, dashboard
         self.cache = PredictorCache()
         self.thread: TryItThread | None = None
-        self.pending: Ask | None = None
+        self.pending: list[Ask] = []  # asked while one ran; the newest of a kind replaces the last
         self.profile = None
         self.outcome: Outcome | None = None
         self.artifact: str | None = None
@@ -154,7 +154,10 @@ class TryItPanel(QWidget):
         return ""
 
     def refresh(self) -> None:
-        """Re-read the runs of the open project; keep the chosen weights when they are still there."""
+        """Re-read the runs of the open project; keep the chosen weights when they are still there.
+        Only while the dock is seen (reading runs imports torch: not before the window is up)."""
+        if not self.isVisible():
+            return
         from workbench.ui.export_dialog import weight_choices
 
         chosen = self.weights.currentData()
@@ -192,8 +195,7 @@ class TryItPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self.profile is None and not self.message.isVisible() and self.thread is None:
-            self._model_changed()
+        self.refresh()
 
     # ---- exported file ----------------------------------------------------------------------
     def pick_artifact(self) -> None:
@@ -226,7 +228,10 @@ class TryItPanel(QWidget):
                   weights_label=self.weights.currentText())
         self._set_status("opening the model…" if self.profile is None else "predicting…")
         if self.thread is not None:
-            self.pending = ask
+            if self.pending and self.pending[-1].method == ask.method:
+                self.pending[-1] = ask  # a newer stroke or file supersedes the waiting one
+            else:
+                self.pending.append(ask)
             return True
         self._start(ask)
         return True
@@ -290,17 +295,16 @@ class TryItPanel(QWidget):
         thread, self.thread = self.thread, None
         if thread is not None:
             thread.deleteLater()
-        if self.pending is not None:
-            ask, self.pending = self.pending, None
-            self._start(ask)
+        if self.pending:
+            self._start(self.pending.pop(0))
 
     def busy(self) -> bool:
         return self.thread is not None
 
     def shutdown(self) -> None:
-        self.pending = None
+        self.pending = []
         if self.thread is not None:
-            self.thread.wait(10000)
+            self.thread.wait()  # one open or forward pass; a QThread must not outlive its object
 
 
 def install_try_it_panel(window, dashboard) -> TryItPanel:
@@ -321,5 +325,4 @@ def install_try_it_panel(window, dashboard) -> TryItPanel:
     if hook is not None:
         hook.connect(panel.refresh)
     dashboard.run_ended.connect(lambda _state: panel.refresh())
-    dock.visibilityChanged.connect(lambda visible: visible and panel.refresh())
     return panel

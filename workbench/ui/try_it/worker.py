@@ -98,9 +98,6 @@ class PredictorCache:
             self._kept[key] = Predictor.open(project, ask.weights, artifact, kind)
         return self._kept[key]
 
-    def clear(self) -> None:
-        self._kept.clear()
-
 
 def profile_of(predictor) -> Profile:
     # Predictor says "tokens" for a one-Input id model, but not how a seq2seq source is typed:
