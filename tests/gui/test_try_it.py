@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtTest import QTest
 
 from tests.training.run_projects import train_run
@@ -140,13 +140,32 @@ def test_a_dropped_image_file_is_predicted_and_a_bad_one_is_said_in_the_dock(mak
     p = _answer(qtbot, panel)
     assert p.source == "seven.png" and len(p.top) == 10
     assert image.view.shape == (1, 8, 8)
+    # two files at once: a chooser, and the model's-eye view follows the answer shown
+    zero = tmp_path / "zero.png"
+    Image.fromarray((data["images"][0].astype(np.float64) * 255 / 16).astype(np.uint8)).save(zero)
+    before = id(panel.outcome)
+    image.open_files([str(picture), str(zero)])
+    _answer(qtbot, panel, before)
+    results = panel.results
+    assert results.chooser.isVisible() and [results.chooser.itemText(i) for i in range(2)] == ["seven.png", "zero.png"]
+    shown = image.view.grab().toImage()
+    results.chooser.setCurrentIndex(1)
+    assert results.current().source == "zero.png" and image.view.grab().toImage() != shown
+    # the same picture from the clipboard reaches the model as the file did
+    from_file = results.predictions[1].model_input.numpy()
+    QGuiApplication.clipboard().setImage(QImage(str(zero)))
+    before = id(panel.outcome)
+    image.paste_button.click()
+    pasted = _answer(qtbot, panel, before)
+    assert pasted.source == "clipboard"
+    np.testing.assert_allclose(pasted.model_input.numpy(), from_file, atol=1e-6)
     # a file that is not a picture: one line in the dock naming it, no dialog, the last answer kept
     junk = tmp_path / "notes.png"
     junk.write_text("not a picture", encoding="utf-8")
     image.open_files([str(junk)])
     qtbot.waitUntil(lambda: not panel.busy() and "notes.png" in panel.status.text(), timeout=WAIT)
     assert "not an image" in panel.status.text()
-    assert panel.results.current().source == "seven.png"
+    assert panel.results.current().source == "clipboard"
     assert dialogs.errors == []
 
 
@@ -179,6 +198,13 @@ def test_the_tabular_form_comes_from_the_training_columns_and_predicts(make_wind
     p = _answer(qtbot, panel)
     assert p.source == "row 1" and {name for name, _ in p.top} == {"upper moon", "lower moon"}
     assert p.model_input.shape == (2,)
+
+
+def test_an_exported_file_is_opened_as_the_format_its_name_says():
+    from workbench.ui.try_it.dock import artifact_kind
+
+    assert [artifact_kind(n) for n in ("m.onnx", "M.ONNX", "m.pt2", "m.torchscript", "m.pt")] == [
+        "onnx", "onnx", "pt2", "torchscript", "torchscript"]
 
 
 def test_a_project_without_runs_says_so_and_a_broken_graph_says_why(make_window, monkeypatch, qtbot, tmp_path):
