@@ -201,7 +201,7 @@ def test_the_tabular_form_comes_from_the_training_columns_and_predicts(make_wind
 
 
 def test_an_exported_file_is_opened_as_the_format_its_name_says():
-    from workbench.ui.try_it.dock import artifact_kind
+    from workbench.ui.try_it.artifact_picker import artifact_kind
 
     assert [artifact_kind(n) for n in ("m.onnx", "M.ONNX", "m.pt2", "m.torchscript", "m.pt")] == [
         "onnx", "onnx", "pt2", "torchscript", "torchscript"]
@@ -236,12 +236,12 @@ def test_an_onnx_export_chosen_as_the_artifact_matches_pytorch(make_window, monk
     _opened(qtbot, panel)
     junk = tmp_path / "junk.onnx"  # not an ONNX file: said in the dock, naming it
     junk.write_bytes(b"\x08\x07garbage")
-    panel.set_artifact(str(junk))
+    panel.artifact.set_path(str(junk))
     qtbot.waitUntil(lambda: not panel.busy() and "junk.onnx" in panel.status.text(), timeout=WAIT)
     assert dialogs.errors == []
     dialogs.open_path = str(onnx)
-    window.findChild(type(panel.clear_artifact), "try_it_choose_artifact").click()
-    assert panel.artifact == str(onnx) and panel.artifact_label.text() == "digits.onnx"
+    window.findChild(type(panel.artifact.clear), "try_it_choose_artifact").click()
+    assert panel.artifact.path == str(onnx) and panel.artifact.label.text() == "digits.onnx"
     _opened(qtbot, panel)
     assert "onnxruntime" in panel.profile.artifact
     _draw_one(qtbot, panel.pages["image"].pad)

@@ -12,29 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from workbench.ui.try_it.artifact_picker import ArtifactPicker
 from workbench.ui.try_it.image_input import ImageInput
 from workbench.ui.try_it.inputs import AudioInput, InputWidget, TabularInput, TextInput, tip
 from workbench.ui.try_it.results import ResultsView
 from workbench.ui.try_it.worker import Ask, Outcome, PredictorCache, TryItThread
 
-__all__ = ["TryItPanel", "install_try_it_panel", "artifact_kind"]
+__all__ = ["TryItPanel", "install_try_it_panel"]
 
 ERROR_COLOUR = "#c0392b"
-NO_ARTIFACT = "none (PyTorch only)"
-ARTIFACT_FILTER = "Exported models (*.onnx *.pt2 *.torchscript *.ts *.pt);;All files (*)"
 PAGES = {"image": "image", "audio": "audio", "text": "text", "tokens": "text", "seq2seq": "text", "tabular": "tabular"}
-
-
-def artifact_kind(path: str) -> str:
-    """The exported format of a file the user picked: by its suffix; anything else is TorchScript
-    (a .pt2 / TorchScript file runs code when loaded: only ever one the user chose here)."""
-    suffix = Path(path).suffix.lower()
-    return {".onnx": "onnx", ".pt2": "pt2"}.get(suffix, "torchscript")
 
 
 class TryItPanel(QWidget):
@@ -46,7 +35,6 @@ class TryItPanel(QWidget):
         self.pending: list[Ask] = []  # asked while one ran; the newest of a kind replaces the last
         self.profile = None
         self.outcome: Outcome | None = None
-        self.artifact: str | None = None
         self._build()
         self.refresh()
 
@@ -61,26 +49,11 @@ class TryItPanel(QWidget):
         self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.weights.setMinimumContentsLength(12)
         self.weights.currentIndexChanged.connect(lambda _index: self._model_changed())
-        self.artifact_label = QLabel(NO_ARTIFACT)
-        self.artifact_label.setObjectName("try_it_artifact_choice")
-        self.artifact_label.setWordWrap(True)
-        self.artifact_label.setTextFormat(Qt.TextFormat.PlainText)
-        choose = QPushButton("Choose file…")
-        choose.setObjectName("try_it_choose_artifact")
-        choose.setToolTip("Run an exported file (.onnx, .pt2, TorchScript) and compare it with PyTorch. "
-                          ".pt2 and TorchScript files run code when loaded: choose only files you trust.")
-        choose.clicked.connect(lambda _checked=False: self.pick_artifact())
-        self.clear_artifact = QPushButton("Clear")
-        self.clear_artifact.setToolTip("Answer with the PyTorch weights again")
-        self.clear_artifact.setEnabled(False)
-        self.clear_artifact.clicked.connect(lambda _checked=False: self.set_artifact(None))
-        exported = QHBoxLayout()
-        exported.addWidget(self.artifact_label, 1)
-        exported.addWidget(choose)
-        exported.addWidget(self.clear_artifact)
+        self.artifact = ArtifactPicker(self._project_folder)
+        self.artifact.changed.connect(self._model_changed)
         form = QFormLayout()
         form.addRow("Weights", self.weights)
-        form.addRow("Check export", exported)
+        form.addRow("Check export", self.artifact)
         self.pages: dict[str, InputWidget] = {
             "image": ImageInput(), "audio": AudioInput(), "text": TextInput(), "tabular": TabularInput()}
         # one page shown at a time; not a QStackedWidget, whose height is its tallest page's
@@ -197,20 +170,9 @@ class TryItPanel(QWidget):
         super().showEvent(event)
         self.refresh()
 
-    # ---- exported file ----------------------------------------------------------------------
-    def pick_artifact(self) -> None:
+    def _project_folder(self) -> str:
         document = self.window_.document
-        folder = str(Path(document.path).parent) if document is not None and document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Exported model", folder, ARTIFACT_FILTER)
-        if path:
-            self.set_artifact(path)
-
-    def set_artifact(self, path: str | None) -> None:
-        self.artifact = path
-        self.artifact_label.setText(Path(path).name if path else NO_ARTIFACT)
-        self.artifact_label.setToolTip(tip(path or ""))
-        self.clear_artifact.setEnabled(path is not None)
-        self._model_changed()
+        return str(Path(document.path).parent) if document is not None and document.path else ""
 
     # ---- asking ------------------------------------------------------------------------------
     def ask(self, method: str, args=(), kwargs=None) -> bool:
@@ -223,7 +185,7 @@ class TryItPanel(QWidget):
         image = self.pages["image"]
         wants_heat = method != "profile" and image.saliency.isChecked() and self._page_name() == "image"
         ask = Ask(document.to_dict(), document.path, self.weights.currentData(), method, tuple(args),
-                  dict(kwargs or {}), self.artifact, artifact_kind(self.artifact) if self.artifact else None,
+                  dict(kwargs or {}), self.artifact.path, self.artifact.kind,
                   mel=first_mel_node(document.graph, document.result), saliency=wants_heat,
                   weights_label=self.weights.currentText())
         self._set_status("opening the model…" if self.profile is None else "predicting…")
