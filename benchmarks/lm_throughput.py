@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -81,7 +82,7 @@ def lm_workload(batch_size: int, steps_needed: int) -> Workload:
                                                      "batch_size": batch_size})
     session = prepare(project, write_run=False)
     bundle = session.trainer.bundle
-    epochs = -(-steps_needed // -(-len(bundle.train) // batch_size)) + 1
+    epochs = math.ceil(steps_needed / math.ceil(len(bundle.train) / batch_size)) + 1
     model = session.trainer.model
     state = {k: v.clone() for k, v in model.state_dict().items()}
     return Workload(project, project_graph(project, bundle_facts(bundle)), state, bundle, batch_size, epochs,
@@ -208,8 +209,9 @@ def main(argv=None) -> int:
     if args.quick:
         args.reps, args.steps, args.warmup, args.batch_size = 2, 2, 1, args.batch_size or 8
         args.gen_tokens, args.gen_reps, args.gen_train_steps = 20, 1, 2
-    if min(args.reps, args.steps, args.warmup, args.gen_tokens, args.gen_reps, args.gen_train_steps) < 1:
-        parser.error("--reps, --steps, --warmup and the --gen-* numbers must be at least 1")
+    numbers = (args.reps, args.steps, args.warmup, args.threads, args.gen_tokens, args.gen_reps, args.gen_train_steps)
+    if min(numbers) < 1 or (args.batch_size is not None and args.batch_size < 1):
+        parser.error("--reps, --steps, --warmup, --threads, --batch-size and the --gen-* numbers must be at least 1")
     torch.set_num_threads(args.threads)
     batch_size = args.batch_size or load_project(PROJECT).training["batch_size"]
     w = lm_workload(batch_size, args.warmup + args.steps)
