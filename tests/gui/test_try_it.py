@@ -313,3 +313,16 @@ def test_seq2seq_decodes_with_the_chosen_search_and_length(make_window, monkeypa
     assert p.kind == "sequence" and p.text == expected.text and len(p.values) <= 3
     assert panel.results.text.isVisible()
     assert panel.results.text.toPlainText() == p.text or not p.text and "nothing" in panel.results.text.toPlainText()
+
+
+def test_weights_from_before_an_edit_are_refused_in_the_dock(make_window, monkeypatch, qtbot, digits, dialogs):
+    window, panel = _panel(make_window, monkeypatch, digits)
+    _opened(qtbot, panel)
+    graph = window.document.graph
+    fc = next(node for node in graph if node.type == "Linear")
+    graph.set_params(fc.id, {**fc.params, "out_features": 7})  # the run's head has 10 outputs
+    window.document.flush()
+    _draw_one(qtbot, panel.pages["image"].pad)
+    qtbot.waitUntil(lambda: not panel.busy() and panel.status.text() not in ("", "predicting…"), timeout=WAIT)
+    assert "best.pt" in panel.status.text() and panel.status.styleSheet()  # the file named, in the error colour
+    assert dialogs.errors == []
