@@ -382,24 +382,23 @@ class Graph:
 
     def disconnect(self, edge: Edge) -> None:
         """Remove the edge equal to `edge`; its ports must be ints (1.0 or True match nothing)."""
-        if not isinstance(edge, Edge):
-            raise GraphError(f"not an edge: {edge!r}")
-        _check_ends(edge)
-        _check_ports(edge)
-        if edge not in self._edges:
-            raise GraphError(f"no edge from {edge.source} to {edge.target}")
+        self._require_edge(edge)
         del self._edges[edge], self._in[edge.target][edge.target_port], self._out[edge.source][edge]
         self._edge_list = None
         self._emit(GraphEvent("edge_removed", edge=edge))
 
-    def edge_index(self, edge: Edge) -> int:
-        """The position of `edge` in `edges`; GraphError (PortError for a bad port) when absent."""
+    def _require_edge(self, edge) -> None:
+        """GraphError unless `edge` is an Edge of this graph (PortError for a port that is not an int)."""
         if not isinstance(edge, Edge):
             raise GraphError(f"not an edge: {edge!r}")
         _check_ends(edge)
         _check_ports(edge)
         if edge not in self._edges:
             raise GraphError(f"no edge from {edge.source} to {edge.target}")
+
+    def edge_index(self, edge: Edge) -> int:
+        """The position of `edge` in `edges`; GraphError (PortError for a bad port) when absent."""
+        self._require_edge(edge)
         return self.edges.index(edge)
 
     def set_order(self, node_ids: Iterable[str] | None = None, edges: Iterable[Edge] | None = None) -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -28,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.ui import settings
+from workbench.ui.training.side_docks import install_side_dock, run_weights
 
 __all__ = ["GeneratePanel", "GenerateThread", "install_generate_panel"]
 
 HISTORY = 20  # prompts kept per project
-WEIGHT_FILES = ("best.pt", "final.pt", "checkpoint.pt")
 
 
 class GenerateThread(QThread):
@@ -164,27 +163,13 @@ class GeneratePanel(QWidget):
             return f"This model does not generate text: {exc}"
         return ""
 
-    def runs_with_weights(self) -> list[Path]:
-        """Run folders of the open project holding weights, newest first (the live run first)."""
-        runs = []
-        live = self.dashboard.run_dir
-        if live and any((Path(live) / name).is_file() for name in WEIGHT_FILES):
-            runs.append(Path(live))
-        panel = self.window_.docks.get("runs")
-        folder = panel.widget().folder() if panel is not None else None
-        if folder is not None and folder.is_dir():
-            for run in sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True):
-                if run not in runs and any((run / name).is_file() for name in WEIGHT_FILES):
-                    runs.append(run)
-        return runs
-
     def refresh(self) -> None:
         reason = self.reason_unavailable()
         chosen = self.weights.currentData()
         self.weights.clear()
         if not reason:
-            for run in self.runs_with_weights():
-                self.weights.addItem(run.name, str(run))
+            for label, path in run_weights(self.window_, self.dashboard):
+                self.weights.addItem(label, path)
             if self.weights.count() == 0:
                 reason = "Train the model first: generation needs a run's weights and tokenizer."
         index = self.weights.findData(chosen)
@@ -282,20 +267,6 @@ class GeneratePanel(QWidget):
 def install_generate_panel(window, dashboard) -> GeneratePanel:
     """The Generate dock, tabbed with the Inspector on the right."""
     panel = GeneratePanel(window, dashboard)
-    dock = QDockWidget("Generate", window)
-    dock.setObjectName("generate")
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    inspector = window.docks.get("inspector")
-    if inspector is not None:
-        window.tabifyDockWidget(inspector, dock)
-        inspector.raise_()
-    window.docks["generate"] = dock
-    if getattr(window, "panels_menu", None) is not None:
-        window.panels_menu.addAction(dock.toggleViewAction())
-    hook = getattr(window, "document_changed", None)
-    if hook is not None:
-        hook.connect(panel.refresh)
-    dashboard.run_ended.connect(lambda _state: panel.refresh())
+    dock = install_side_dock(window, dashboard, "Generate", "generate", panel)
     dock.visibilityChanged.connect(lambda visible: visible and panel.refresh())
     return panel

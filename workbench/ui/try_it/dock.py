@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDockWidget, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from workbench.ui.training.side_docks import install_side_dock, run_weights
 from workbench.ui.try_it.artifact_picker import ArtifactPicker
 from workbench.ui.try_it.image_input import ImageInput
 from workbench.ui.try_it.inputs import AudioInput, InputWidget, TabularInput, TextInput, tip
@@ -102,14 +103,6 @@ class TryItPanel(QWidget):
         return self._page
 
     # ---- what can answer ------------------------------------------------------------------
-    def runs_root(self) -> Path | None:
-        document = self.window_.document
-        if document is None:
-            return None
-        from workbench.training.runs import default_runs_dir, safe_name
-
-        return Path(self.dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
-
     def reason_unavailable(self) -> str:
         """Why the dock cannot answer now ('' when it can)."""
         document = self.window_.document
@@ -131,11 +124,8 @@ class TryItPanel(QWidget):
         Only while the dock is seen (reading runs imports torch: not before the window is up)."""
         if not self.isVisible():
             return
-        from workbench.ui.export_dialog import weight_choices
-
         chosen = self.weights.currentData()
-        root = self.runs_root()
-        choices = weight_choices(self.window_.document.project, root)[1:] if root is not None else []
+        choices = run_weights(self.window_, self.dashboard)
         self.weights.blockSignals(True)
         self.weights.clear()
         for label, path in choices:
@@ -272,19 +262,5 @@ class TryItPanel(QWidget):
 def install_try_it_panel(window, dashboard) -> TryItPanel:
     """The Try-it dock, tabbed with the Inspector on the right."""
     panel = TryItPanel(window, dashboard)
-    dock = QDockWidget("Try it", window)
-    dock.setObjectName("try_it")
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    inspector = window.docks.get("inspector")
-    if inspector is not None:
-        window.tabifyDockWidget(inspector, dock)
-        inspector.raise_()
-    window.docks["try_it"] = dock
-    if getattr(window, "panels_menu", None) is not None:
-        window.panels_menu.addAction(dock.toggleViewAction())
-    hook = getattr(window, "document_changed", None)
-    if hook is not None:
-        hook.connect(panel.refresh)
-    dashboard.run_ended.connect(lambda _state: panel.refresh())
+    install_side_dock(window, dashboard, "Try it", "try_it", panel)
     return panel
