@@ -65,7 +65,7 @@ def _input_entry(bundle: DataBundle, position: int, name: str) -> dict:
         return {**entry, "kind": "waveform", "sample_rate": int(extra.get("sample_rate", 16000))}
     if rank == 1 and info.dtype == INT and isinstance(extra.get("vocab"), list):
         return {**entry, "kind": "text", "vocab": [str(t) for t in extra["vocab"]],
-                "tokenizer": extra.get("tokenizer", "word"), "lowercase": bool(extra.get("lowercase", True)),
+                "tokenizer": extra.get("split", "word"), "lowercase": bool(extra.get("lowercase", True)),
                 "pad_index": int(extra.get("pad_index", 0)), "unk_index": int(extra.get("unk_index", 1))}
     if rank == 1 and info.dtype == INT:
         return {**entry, "kind": "ids", "vocab_size": extra.get("vocab_size"), "pad_index": int(extra.get("pad_index", 0))}

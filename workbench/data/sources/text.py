@@ -76,5 +76,5 @@ def load(request: Request) -> DataBundle:
         classes=classes,
         description=f"{path.name}: {len(y)} texts, {tokenizer} tokens, vocab {len(vocab)}, length {length}",
         extra={"vocab": vocab, "vocab_size": len(vocab), "pad_index": PAD, "unk_index": UNK,
-               "tokenizer": tokenizer, "lowercase": lowercase},
+               "split": tokenizer, "lowercase": lowercase},
     )
