@@ -228,21 +228,21 @@ def cmd_import(args) -> int:
 def cmd_generate(args) -> int:
     from workbench.inference.command import ERRORS, run_generate
 
-    project = _load(args.file)
-    try:
-        run_generate(project, args)
-    except ERRORS as exc:
-        raise UserError(str(exc)) from None
-    return EXIT_OK
+    return _use_model(args, run_generate, ERRORS)
 
 
 def cmd_predict(args) -> int:
     from workbench.inference.predict_command import ERRORS, run_predict
 
+    return _use_model(args, run_predict, ERRORS)
+
+
+def _use_model(args, run, errors) -> int:
+    """Run a trained model of the project (generate, predict); its mistakes are user errors."""
     project = _load(args.file)
     try:
-        run_predict(project, args)
-    except ERRORS as exc:
+        run(project, args)
+    except errors as exc:
         raise UserError(str(exc)) from None
     return EXIT_OK
 

@@ -16,29 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import COMMANDS, main
+from workbench.cli import COMMANDS
 from workbench.core import jsonfile
 from workbench.core.codegen import codegen
 from workbench.core.compile import CompileError, compile_graph
 from workbench.core.graph import Graph, GraphError
 from workbench.core.jsonfile import JsonFileError, load_json, parse_json, read_regular
+from tests.test_cli import run  # main in-process: (status, stdout, stderr)
 from workbench.core.params import FLOAT, INT, Param, ParamError
 from workbench.core.project import ProjectError, load_project, project_from_dict
 from workbench.core.shapes import infer_shapes
 from workbench.paths import EXAMPLES
 
+
 DIGITS = EXAMPLES / "digits_cnn.wbproj"
 HUGE = 10**400
 TIMEOUT = 120  # the CLI imports torch; a regression that blocks fails here instead of hanging
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error(code: int, out: str, err: str) -> str:

@@ -22,6 +22,7 @@ from workbench.core.graph import MAX_PORT, CycleError, Edge, Graph, GraphError, 
 from workbench.core.project import ProjectError, load_project, project_from_dict
 from workbench.core.shapes import infer_shapes
 from workbench.core.tensors import TensorInfo
+from tests.test_cli import run as run_cli
 
 BOUND_S = 6.0  # load + validate + infer of 20,000 nodes; measured ~1-2 s here
 NODES = 20_000
@@ -50,15 +51,6 @@ def _warm(tmp_path_factory):
     path = write(tmp_path_factory.mktemp("warm"), "small", chain_project(10))
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["summary", "--json", str(path)]) == 0
-
-
-def run_cli(argv, capsys) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- linear time ------------------------------------------------------------------------
