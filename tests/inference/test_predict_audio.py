@@ -1,4 +1,4 @@
-"""`workbench predict` on WAV files: the mel-spectrogram CNN on synthetic waveforms."""
+"""`workbench predict` on WAV and FLAC files: the mel-spectrogram CNN on synthetic waveforms."""
 
 from __future__ import annotations
 
@@ -56,8 +56,20 @@ def test_a_file_that_is_not_audio_is_named(speech, capsys):
     tmp, project, run, _ = speech
     bad = tmp / "notes.wav"
     bad.write_text("hello")
-    with pytest.raises(PredictError, match="notes.wav: not a WAV file"):
+    with pytest.raises(PredictError, match="notes.wav: not an audio file"):
         Predictor.open(project, run).predict_files([bad])
     assert main(["predict", str(project.path), "--weights", str(run), str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "notes.wav" in err[0]
+
+
+def test_flac_files_decode_through_soundfile_like_the_wav(speech):
+    soundfile = pytest.importorskip("soundfile")
+    tmp, project, run, bundle = speech
+    (clips,), _ = bundle.val_tensors
+    clip = clips[1].numpy()
+    write_wav(tmp / "clip.wav", clip, 16000)
+    soundfile.write(str(tmp / "clip.flac"), (np.clip(clip, -1, 1).T * 32767).round().astype("int16"), 16000)
+    wav, flac = Predictor.open(project, run).predict_files([tmp / "clip.wav", tmp / "clip.flac"])
+    assert torch.allclose(wav.model_input, flac.model_input, atol=1e-4)
+    assert wav.top[0][0] == flac.top[0][0]
