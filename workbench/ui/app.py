@@ -119,6 +119,12 @@ def run_app(path: str | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from workbench.ui.xcb_check import missing_libraries, missing_message, uses_xcb
+
+    missing = missing_libraries() if uses_xcb() else []
+    if missing:  # Qt would abort with a hint nobody can act on: name the packages instead
+        print(missing_message(missing), file=sys.stderr)
+        return 2
     from PySide6.QtCore import QObject, Signal
     from PySide6.QtWidgets import QApplication
 
