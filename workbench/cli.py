@@ -186,6 +186,9 @@ def cmd_export(args) -> int:
     except OSError as exc:  # the disk filled up, a folder vanished or turned read-only mid-export
         raise UserError(f"cannot write {exc.filename or args.output}: {exc.strerror or exc}") from None
     print(report.text())
+    if args.weights is None:
+        print("warning: exported the initial weights (training.seed); pass --weights RUN to export a trained model",
+              file=sys.stderr)
     if not report.ok:
         print(f"verification failed: {report.failure}", file=sys.stderr)
         return EXIT_DIAGNOSTICS

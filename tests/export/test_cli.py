@@ -55,8 +55,10 @@ def test_a_verification_failure_exits_1_and_keeps_the_file(capsys, tmp_path, mon
     code, out, err = run(capsys, TABULAR, "--format", "onnx", "-o", str(tmp_path / "m.onnx"))
     assert code == 1
     assert "VERIFICATION FAILED" in out
-    assert err.startswith("verification failed: onnxruntime differs from PyTorch by up to")
-    assert "above the tolerance -1" in err and err.count("\n") == 1
+    warning, failure = err.splitlines()  # no --weights: the initial weights are said to be so
+    assert warning.startswith("warning: exported the initial weights")
+    assert failure.startswith("verification failed: onnxruntime differs from PyTorch by up to")
+    assert "above the tolerance -1" in failure
     assert (tmp_path / "m.onnx").is_file()
     assert json.loads((tmp_path / "m.onnx.report.json").read_text())["ok"] is False
 
@@ -106,3 +108,9 @@ class _no_exit:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_export_without_weights_warns_that_they_are_the_initial_ones(tmp_path, capsys):
+    code = main(["export", TABULAR, "--format", "state_dict", "-o", str(tmp_path / "w.pt")])
+    err = capsys.readouterr().err
+    assert code == 0 and "warning: exported the initial weights" in err and "--weights" in err

@@ -220,8 +220,22 @@ class MainWindow(QMainWindow):
         self.export_dialog.raise_()
         self.export_dialog.activateWindow()
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """The documented gestures, then every other action of the window that has a key."""
+        from PySide6.QtGui import QAction, QKeySequence
+
+        rows = list(menus.SHORTCUTS)
+        listed = set().union(*(menus.key_names(keys) for _what, keys in rows))
+        for action in self.findChildren(QAction):
+            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
+            if keys and not set(keys) <= listed:
+                rows.append((action.text().replace("&", ""), " or ".join(keys)))
+                listed.update(keys)
+        return rows
+
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td>{what}</td><td style='padding-left:12px'><b>{keys}</b></td></tr>" for what, keys in menus.SHORTCUTS)
+        rows = "".join(f"<tr><td>{what}</td><td style='padding-left:12px'><b>{keys}</b></td></tr>"
+                       for what, keys in self.shortcut_rows())
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     def show_about(self) -> None:

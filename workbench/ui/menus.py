@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 from PySide6.QtCore import Qt
@@ -123,6 +124,11 @@ def build(window) -> SimpleNamespace:
         a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open, a.export,
     ]
     return a
+
+
+def key_names(keys: str) -> set[str]:
+    """The separate keys of a SHORTCUTS entry ("Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y")."""
+    return {part.strip() for part in re.split(r" / | or |, ", keys)}
 
 
 SHORTCUTS = [
