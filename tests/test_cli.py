@@ -121,11 +121,14 @@ def test_summary_json_schema(path, capsys):
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert sorted(n["id"] for n in report["nodes"]) == sorted(n["id"] for n in doc["graph"]["nodes"])
     for node in report["nodes"]:
-        assert set(node) == {"id", "type", "shape", "params", "flops"}
-        assert isinstance(node["id"], str) and isinstance(node["type"], str) and isinstance(node["shape"], str)
+        assert set(node) == {"id", "type", "shape", "output_shapes", "params", "flops"}
+        assert isinstance(node["id"], str) and isinstance(node["type"], str)
         assert type(node["params"]) is int and (node["flops"] is None or type(node["flops"]) is int)
-        if node["type"] != "Output":
-            assert node["shape"].startswith("[N")
+        if node["type"] != "Output":  # lists of ints, the batch dimension null
+            assert node["shape"] == node["output_shapes"][0]
+            assert node["shape"][0] is None and all(type(d) is int for d in node["shape"][1:])
+        else:
+            assert node["shape"] is None and node["output_shapes"] == []
     assert report["total_params"] == sum(n["params"] for n in report["nodes"])
     if report["total_flops"] is not None:
         assert report["total_flops"] == sum(n["flops"] for n in report["nodes"])

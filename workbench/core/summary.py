@@ -28,6 +28,11 @@ class NodeStats:
     params: int | None
     trainable: int | None
     flops: int | None
+    outputs: tuple[tuple[int, ...], ...] | None = None  # per-sample output shapes; None when unknown
+
+    def shape_lists(self) -> list[list[int | None]] | None:
+        """Output shapes for JSON: the batch dimension as null, then the sizes."""
+        return None if self.outputs is None else [[None, *shape] for shape in self.outputs]
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,9 @@ class Summary:
     def to_json(self) -> dict:
         return {
             "nodes": [
-                {"id": n.id, "type": n.type, "shape": n.shape, "params": n.params, "flops": n.flops} for n in self.nodes
+                {"id": n.id, "type": n.type, "shape": (n.shape_lists() or [None])[0],
+                 "output_shapes": n.shape_lists(), "params": n.params, "flops": n.flops}
+                for n in self.nodes
             ],
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
@@ -103,7 +110,8 @@ def summarize(graph: Graph, result: InferenceResult | None = None) -> Summary:
         if node_id in ties:  # the shared weight is counted once, on the Embedding
             shared = tied_numel(result.resolved[node_id], inputs)
             counted = replace(counted, params=counted.params - shared, trainable=counted.trainable - shared)
-        rows.append(NodeStats(node_id, node.type, shape, counted.params, counted.trainable, flops))
+        rows.append(NodeStats(node_id, node.type, shape, counted.params, counted.trainable, flops,
+                              tuple(tuple(o.shape) for o in outs)))
         if node_id in result.live:
             total += counted.params
             trainable_total += counted.trainable
