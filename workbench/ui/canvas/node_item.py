@@ -225,7 +225,8 @@ class NodeItem(QGraphicsItem):
         type_w = QFontMetrics(fonts["type"]).horizontalAdvance(self.type_name) + 3
         type_w = min(type_w, NODE_W * 0.55)
         painter.setPen(title_color)
-        _draw(painter, QRectF(NODE_W - pad - type_w, 0, type_w, TITLE_H), self.type_name, fonts["type"], Qt.AlignmentFlag.AlignRight)
+        _draw(painter, QRectF(NODE_W - pad - type_w, 0, type_w, TITLE_H), self.type_name, fonts["type"],
+              Qt.AlignmentFlag.AlignRight, Qt.TextElideMode.ElideMiddle)  # "Transfo…Layer": both ends tell
         painter.setFont(fonts["title"])
         _draw(painter, QRectF(pad, 0, NODE_W - 3 * pad - type_w, TITLE_H), self.node_id, fonts["title"], Qt.AlignmentFlag.AlignLeft)
 
@@ -234,7 +235,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(theme.text)
         line_h = (NODE_H - TITLE_H - 4) / 2
         _draw(painter, QRectF(pad, TITLE_H + 2, NODE_W - 2 * pad, line_h), self.key_text or " ", body, Qt.AlignmentFlag.AlignLeft)
-        shape_color = theme.error if self.severity == "error" and self.shape_text in ("", "?") else theme.muted
+        shape_color = theme.error if self.severity == "error" and not self.shape_text.startswith("[") else theme.muted
         painter.setPen(shape_color)
         bottom = QRectF(pad, TITLE_H + 2 + line_h, NODE_W - 2 * pad, line_h)
         params_w = QFontMetrics(body).horizontalAdvance(self.params_text) if self.params_text else 0
@@ -269,8 +270,9 @@ class NodeItem(QGraphicsItem):
         _draw(painter, QRectF(20, NODE_H + 1, NODE_W - 26, STRIP_TEXT_H), text, font, Qt.AlignmentFlag.AlignLeft)
 
 
-def _draw(painter: QPainter, rect: QRectF, text: str, font: QFont, align) -> None:
-    elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+def _draw(painter: QPainter, rect: QRectF, text: str, font: QFont, align,
+          elide: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+    elided = QFontMetrics(font).elidedText(text, elide, int(rect.width()))
     painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), elided)
 
 

@@ -154,6 +154,8 @@ class GraphScene(QGraphicsScene):
             if node.type == "Output":  # show what the model returns here
                 info = fed_info[0] if fed_info else None
                 key, shape = "model output", str(info) if info is not None else ("" if not fed else "?")
+            if severity == "error" and shape in ("", "?"):  # no shape to show: say why, on the node itself
+                shape = next(d.message for d in diags if d.severity == "error").splitlines()[0]
             item.set_info(key, shape, params_label(stat.params if stat else None), severity, self._tooltip(node, diags))
         for edge, item in self.edges.items():
             info = result.output(edge.source, edge.source_port)
