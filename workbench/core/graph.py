@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterable, Iterator
 from workbench.core.catalog import Catalog, LayerSpec, default_catalog
 
 __all__ = [
+    "IO_TYPES",
+    "count_layers",
     "CycleError",
     "DuplicateEdgeError",
     "DuplicateNodeError",
@@ -529,6 +531,15 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+IO_TYPES = frozenset({"Input", "Output"})
+
+
+def count_layers(types: Iterable[str]) -> int:
+    """How many of these node types are layers: Input and Output mark the model's ends, they
+    are not layers (every view that counts layers counts them the same way)."""
+    return sum(1 for t in types if t not in IO_TYPES)
 
 
 def missing_layer_message(type_name: str) -> str:

@@ -174,7 +174,10 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None:
             return
-        text = f"{len(doc.graph)} layers"
+        from workbench.core.graph import count_layers
+
+        layers = count_layers(node.type for node in doc.graph)
+        text = f"{layers} layer{'s' if layers != 1 else ''}"
         text += f" · {errors} error{'s' if errors != 1 else ''}" if errors else " · no errors"
         if warnings:
             text += f" · {warnings} warning{'s' if warnings != 1 else ''}"

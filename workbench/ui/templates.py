@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
+from workbench.core.graph import IO_TYPES, count_layers
 from workbench.paths import examples
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -35,13 +36,14 @@ def describe(doc: dict) -> str:
             shape = "[" + ", ".join(str(v) for v in params.get("shape", [])) + "]"
             kind = "token ids " if params.get("dtype") == "int64" else ""
             inputs.append(f"{kind}{shape}")
-    layers = Counter(n.get("type") for n in nodes if n.get("type") not in ("Input", "Output"))
+    layers = Counter(n.get("type") for n in nodes if n.get("type") not in IO_TYPES)
     top = ", ".join(f"{t} ×{c}" if c > 1 else t for t, c in layers.most_common(3))
     more = "…" if len(layers) > 3 else ""
     data = doc.get("data", {})
     source = data.get("source", "")
     dataset = data.get("params", {}).get("name") or ""
-    parts = [f"{' + '.join(inputs) or 'no input'} → {sum(layers.values())} layers: {top}{more}"]
+    count = count_layers(n.get("type") for n in nodes)
+    parts = [f"{' + '.join(inputs) or 'no input'} → {count} layer{'s' if count != 1 else ''}: {top}{more}"]
     if source:
         parts.append(f"data: {source}{' ' + dataset if dataset else ''}")
     return " · ".join(parts)
