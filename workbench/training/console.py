@@ -14,7 +14,6 @@ from workbench.training.callbacks import Callback
 
 __all__ = ["ConsolePrinter", "JsonPrinter", "format_duration", "format_metrics"]
 
-_BAR = 24
 
 
 def format_duration(seconds: float | None, unknown: str = "?") -> str:
@@ -78,24 +77,54 @@ def _silence(stream) -> None:
             pass
 
 
+class _Guarded:
+    """tqdm's file: writes go through the printer, so a closed pipe silences the bar too."""
+
+    def __init__(self, printer: _Printer) -> None:
+        self.printer = printer
+
+    def write(self, text: str) -> None:
+        self.printer.write(text)
+
+    def flush(self) -> None:
+        pass
+
+    def __getattr__(self, name: str):  # encoding, isatty, fileno: tqdm sizes and styles the bar from them
+        return getattr(self.printer.stream, name)
+
+
 class JsonPrinter(_Printer):
     def on_event(self, trainer, event: dict) -> None:
         self.write(json.dumps(event, allow_nan=True) + "\n")
 
 
 class ConsolePrinter(_Printer):
-    """Human-readable progress; `bar=None` draws a bar only when the stream is a terminal."""
+    """Human-readable progress; `bar=None` draws a live bar (tqdm) within each epoch only
+    when the stream is a terminal, and plain lines otherwise (a log file)."""
 
     def __init__(self, stream: TextIO | None = None, bar: bool | None = None) -> None:
         super().__init__(stream)
         self.bar = self.stream.isatty() if bar is None else bar
         self.epochs = 0
-        self._bar_shown = False
+        self._progress = None  # the epoch's tqdm bar while one is drawn
 
     def _line(self, text: str) -> None:
-        prefix = "\r\x1b[2K" if self._bar_shown else ""
-        self._bar_shown = False
-        self.write(prefix + text + "\n")
+        if self._progress is not None:  # a line ends the epoch's bar; the next step starts a new one
+            self._progress.close()
+            self._progress = None
+        self.write(text + "\n")
+
+    def _step(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        if self._progress is None or self._progress.total != event["batches"]:
+            self._progress = tqdm(total=event["batches"], desc=f"epoch {event['epoch']}/{self.epochs}",
+                                  file=_Guarded(self), leave=False, unit="batch", dynamic_ncols=True,
+                                  bar_format="{desc} {bar} {n_fmt}/{total_fmt}{postfix}")
+        self._progress.n = event["batch"]
+        self._progress.set_postfix_str(f"loss {event['loss']:.4g} {event['samples_per_s']:,.0f} samples/s "
+                                       f"ETA {format_duration(event.get('eta_s'))}", refresh=False)
+        self._progress.refresh()
 
     def on_event(self, trainer, event: dict) -> None:
         kind = event["event"]
@@ -110,14 +139,9 @@ class ConsolePrinter(_Printer):
             )
             if event.get("run_dir"):
                 self._line(f"run folder: {event['run_dir']}")
+            self._line("(* after a line: the monitored metric improved, and those weights were saved as best.pt)")
         elif kind == "step" and self.bar:
-            done = event["batch"] / max(event["batches"], 1)
-            filled = int(done * _BAR)
-            text = (f"epoch {event['epoch']}/{self.epochs} [{'#' * filled}{'.' * (_BAR - filled)}] "
-                    f"{event['batch']}/{event['batches']} loss {event['loss']:.4g} "
-                    f"{event['samples_per_s']:,.0f} samples/s ETA {format_duration(event.get('eta_s'))}")
-            self.write("\r\x1b[2K" + text)
-            self._bar_shown = True
+            self._step(event)
         elif kind == "epoch":
             width = len(str(event["epochs"]))
             best = " *" if event.get("improved") else ""
