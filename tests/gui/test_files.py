@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QMessageBox
 
@@ -154,3 +155,20 @@ def test_panels_and_geometry_are_remembered(make_window, qtbot):
     second.reset_panels()
     assert second.docks["problems"].isVisible()
 
+
+
+def test_a_bundled_example_opens_as_a_copy_that_still_finds_its_data(window, dialogs, tmp_path):
+    from workbench.data.facts import data_facts
+    from workbench.data.paths import data_base_dir
+    from workbench.paths import EXAMPLES
+
+    assert window.files.open(EXAMPLES / "gpt_char.wbproj")
+    doc = window.document
+    assert doc.path is None  # Save asks where: the installation is never written
+    corpus = Path(doc.project.data["params"]["path"])
+    assert corpus.is_absolute() and corpus == (EXAMPLES.parent / "datasets" / "kjv_selections.txt").resolve()
+    assert data_facts(doc.project.data, data_base_dir(None))["vocab_size"] > 60  # the corpus is still found
+    assert "copy of the bundled example" in window.statusBar().currentMessage()
+    dialogs.save_path = str(tmp_path / "mine.wbproj")
+    assert window.files.save() and doc.path == tmp_path / "mine.wbproj"
+    assert (EXAMPLES / "gpt_char.wbproj").read_text(encoding="utf-8").count("../datasets/kjv_selections.txt") == 1

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from workbench.data.bundle import DataError
 
-__all__ = ["DEFAULT_ROOT", "data_base_dir", "resolve_data_path", "path_kind", "check_download_root"]
+__all__ = ["DEFAULT_ROOT", "data_base_dir", "rebase_data_paths", "resolve_data_path", "path_kind", "check_download_root"]
 
 DEFAULT_ROOT = "data"  # the root torchvision and SpeechCommands read (and download into) by default
 
@@ -27,6 +27,25 @@ def data_base_dir(project_path: str | os.PathLike | None) -> Path:
     if not project_path:
         return Path.cwd()
     return Path(os.path.abspath(Path(project_path).expanduser())).parent
+
+
+PATH_PARAMS = ("path", "root", "val_path", "tokenizer_file")  # what the sources read with Params.path
+
+
+def rebase_data_paths(data: dict, old_base: str | os.PathLike) -> dict:
+    """A copy of a data section whose relative paths name the same files from any folder:
+    an untitled copy of a project (a bundled example opened as a template) has no folder
+    of its own, so its relative paths are made absolute against the one it came from."""
+    import copy
+
+    rebased = copy.deepcopy(data) if isinstance(data, dict) else data
+    params = rebased.get("params") if isinstance(rebased, dict) else None
+    if isinstance(params, dict):
+        for name in PATH_PARAMS:
+            value = params.get(name)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                params[name] = os.path.normpath(os.path.join(os.path.abspath(old_base), value))
+    return rebased
 
 
 def resolve_data_path(value: str, base_dir: str | os.PathLike) -> Path:

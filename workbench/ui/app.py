@@ -77,8 +77,9 @@ def open_initial(window, path: str | None) -> None:
         except ProjectError as exc:
             QMessageBox.critical(window, "Cannot open the example", str(exc))
         else:
-            project.path = None
-            window.set_project(project)
+            from workbench.ui.files import untitled_copy
+
+            window.set_project(untitled_copy(project))
             return
     from workbench.ui.templates import blank_project
 

@@ -1,8 +1,9 @@
 """New, Open, Save, Save As, recent files, and the unsaved-changes question.
 
 A file that cannot be read opens nothing: the error is shown and the current document
-stays as it was. A template becomes an untitled copy, so Save never overwrites a
-bundled example without asking where to save.
+stays as it was. A template, or an example opened from where the app is installed, becomes
+an untitled copy (its data paths still naming the files beside the original), so Save
+never overwrites a bundled example without asking where to save.
 """
 
 from __future__ import annotations
@@ -17,6 +18,27 @@ from workbench.ui import settings
 from workbench.ui.templates import BLANK, TemplateGallery, blank_project
 
 FILTER = "Model Workbench project (*.wbproj);;All files (*)"
+
+
+def untitled_copy(project):
+    """The project as an untitled copy (Save asks where), its relative data paths still
+    naming the files beside the original."""
+    from workbench.data.paths import data_base_dir, rebase_data_paths
+
+    if project.path is not None:
+        project.data = rebase_data_paths(project.data, data_base_dir(project.path))
+    project.path = None
+    return project
+
+
+def is_bundled(path) -> bool:
+    """Whether `path` is one of the examples installed with the app (never saved over)."""
+    from workbench.paths import EXAMPLES
+
+    try:
+        return Path(path).resolve().is_relative_to(EXAMPLES.resolve())
+    except OSError:
+        return False
 Btn = QMessageBox.StandardButton
 
 
@@ -73,7 +95,7 @@ class Files(QObject):
             except ProjectError as exc:
                 self._error("Cannot use this template", str(exc))
                 return False
-            project.path = None  # an untitled copy: Save asks where
+            untitled_copy(project)
         self.window.set_project(project)
         return True
 
@@ -92,6 +114,11 @@ class Files(QObject):
             if not Path(path).exists():
                 settings.remove_recent_file(Path(path))
             return False
+        if is_bundled(path):  # an installed example: edit a copy, so Save never writes into the installation
+            self.window.set_project(untitled_copy(project))
+            self.window.statusBar().showMessage(
+                f"Opened a copy of the bundled example {Path(path).name}: Save asks where to keep it", 8000)
+            return True
         self.window.set_project(project)
         settings.add_recent_file(Path(path))
         return True
