@@ -35,7 +35,7 @@ from workbench.training.events import FINAL_STATES
 from workbench.training.failures import RunWriteError
 
 __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
-           "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name"]
+           "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name", "project_runs_dir"]
 
 TOKENIZER_FILE = "tokenizer.json"
 PREPROCESS_FILE = "preprocess.json"  # the same name as workbench.data.preprocess.PREPROCESS_FILE
@@ -51,9 +51,14 @@ def safe_name(name: str) -> str:
     return cleaned or "untitled"
 
 
+def project_runs_dir(runs_dir: Path | str | None, project_name: str) -> Path:
+    """The folder holding one project's runs: `<runs dir (default: default_runs_dir())>/<safe name>`."""
+    return Path(runs_dir or default_runs_dir()) / safe_name(project_name)
+
+
 def new_run_dir(runs_dir: Path, project_name: str, now: float | None = None) -> Path:
     """Create a fresh, empty run folder (a suffix -2, -3... when the second is taken)."""
-    parent = Path(runs_dir) / safe_name(project_name)
+    parent = project_runs_dir(runs_dir, project_name)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     for n in range(1, 1000):

@@ -219,10 +219,9 @@ class ExportDialog(QDialog):
         return folder / default_filename(document.project.name, self.fmt)
 
     def runs_root(self) -> Path:
-        from workbench.training.runs import default_runs_dir, safe_name
+        from workbench.training.runs import project_runs_dir
 
-        runs_dir = self.main_window.training.runs_dir or default_runs_dir()
-        return Path(runs_dir) / safe_name(self.main_window.document.project.name)
+        return project_runs_dir(self.main_window.training.runs_dir, self.main_window.document.project.name)
 
     def _fill_weights(self, *_args) -> None:
         """Keep the current choice when it is still there; at first (or when it is gone) the

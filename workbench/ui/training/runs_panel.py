@@ -116,9 +116,9 @@ class RunsPanel(QWidget):
         document = self.main_window.document
         if document is None:
             return None
-        from workbench.training.runs import default_runs_dir, safe_name
+        from workbench.training.runs import project_runs_dir
 
-        return Path(self.dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
+        return project_runs_dir(self.dashboard.runs_dir, document.project.name)
 
     def document_opened(self) -> None:
         document = self.main_window.document

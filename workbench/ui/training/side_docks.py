@@ -37,9 +37,9 @@ def runs_root(window, dashboard) -> Path | None:
     document = window.document
     if document is None:
         return None
-    from workbench.training.runs import default_runs_dir, safe_name
+    from workbench.training.runs import project_runs_dir
 
-    return Path(dashboard.runs_dir or default_runs_dir()) / safe_name(document.project.name)
+    return project_runs_dir(dashboard.runs_dir, document.project.name)
 
 
 def run_weights(window, dashboard) -> list[tuple[str, str]]:
