@@ -41,12 +41,34 @@ class Constructor:
     description serves both and they cannot drift apart.
     """
 
-    cls: type
+    cls: Callable | str  # a class or factory, or a class's dotted path ("torch.nn.Conv2d"): the catalog loads without torch
     kwargs: dict[str, Any] = field(default_factory=dict)
     qualname: str | None = None  # how source code names cls, e.g. "nn.Conv2d"
 
+    @property
+    def module_class(self) -> Callable:
+        """The class (or factory) itself; a dotted path is imported on first use."""
+        return resolve_class(self.cls) if isinstance(self.cls, str) else self.cls
+
     def build(self):
-        return self.cls(**self.kwargs)
+        return self.module_class(**self.kwargs)
+
+
+# Only code names these paths (never a file), but the allow-list keeps it that way.
+_CLASS_ROOTS = ("torch.", "torchvision.", "torchaudio.", "workbench.")
+
+
+def resolve_class(path: str) -> type:
+    """Import the class named by a dotted path under torch, torchvision, torchaudio or workbench."""
+    if not path.startswith(_CLASS_ROOTS):
+        raise CatalogError(f"a layer class must live under {', '.join(r[:-1] for r in _CLASS_ROOTS)}: {path!r}")
+    module_name, _, attr = path.rpartition(".")
+    from workbench.lazy import load
+
+    cls = getattr(load(module_name), attr)
+    if not isinstance(cls, type):
+        raise CatalogError(f"{path!r} is not a class")
+    return cls
 
 
 def no_flops(inputs, outputs, params) -> int:

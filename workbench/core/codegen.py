@@ -84,7 +84,7 @@ def _helper_names(graph: Graph, plan_of: Callable[[Graph], ModelPlan]) -> set[st
             if g.nodes[step.node_id].type == "Block" and ctor.cls is build_block:
                 stack.append(ctor.kwargs["graph"])
             elif ctor.qualname is None:
-                names.update(helper_sources(ctor.cls))
+                names.update(helper_sources(ctor.module_class))
     return names
 
 
@@ -120,12 +120,12 @@ class _Writer:
             else:
                 self.qualnames.append(ctor.qualname or "")
                 if ctor.qualname is None:
-                    for helper, text in helper_sources(ctor.cls).items():
+                    for helper, text in helper_sources(ctor.module_class).items():
                         self.classes.setdefault(helper, text)
-                    callee = ctor.cls.__name__
+                    callee = ctor.module_class.__name__
                 else:
                     callee = ctor.qualname
-                init_lines.append(f"self.{step.node_id} = {callee}({_arguments(step.node_id, ctor.cls, ctor.kwargs)})")
+                init_lines.append(f"self.{step.node_id} = {callee}({_arguments(step.node_id, ctor.module_class, ctor.kwargs)})")
             args = ", ".join(_ref(s, multi) for s in step.sources)
             forward_lines.append(f"{step.node_id} = self.{step.node_id}({args})")
         for target, source in assignments(plan.ties):

@@ -151,7 +151,7 @@ def _count(spec: LayerSpec, resolved: dict, inputs: tuple) -> ParamCount:
     if spec.construct is None:
         return ParamCount(0, 0)
     constructor = spec.constructor(list(inputs), resolved)
-    formula = _FORMULAS.get(constructor.cls)
+    formula = _FORMULAS.get(constructor.module_class)
     if formula is None:
         return _count_on_meta(spec, constructor, inputs, resolved)
     counted = formula(constructor.kwargs)
