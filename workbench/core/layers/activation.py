@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import CHOICE, FLOAT, INT, Param
 from workbench.core.tensors import ShapeError, TensorInfo, require_float, sample_dim
 
 
 def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpec:
-    cls = getattr(nn, name)
-
     def infer(inputs, p):
         require_float(name, inputs[0])
         if "dim" in p:
@@ -23,7 +19,7 @@ def _activation(name: str, doc: str, params: tuple[Param, ...] = ()) -> LayerSpe
         category="activation",
         doc=doc,
         params=params,
-        construct=lambda inputs, p: Constructor(cls, dict(p), f"nn.{name}"),
+        construct=lambda inputs, p: Constructor(f"torch.nn.{name}", dict(p), f"nn.{name}"),
         infer=infer,
         flops=no_flops,
     )
@@ -44,7 +40,7 @@ GLU = LayerSpec(
     category="activation",
     doc="Gated linear unit: splits `dim` in halves a, b and returns a·sigmoid(b) (half the size).",
     params=(Param("dim", INT, -1, "Dimension to split (batch is 0; negatives count from the end)"),),
-    construct=lambda inputs, p: Constructor(nn.GLU, dict(p), "nn.GLU"),
+    construct=lambda inputs, p: Constructor("torch.nn.GLU", dict(p), "nn.GLU"),
     infer=_infer_glu,
     flops=no_flops,
 )

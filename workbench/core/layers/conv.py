@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.params import BOOL, CHOICE, INT, INTS, PADDING, Param, ParamError, pair
 from workbench.core.tensors import ShapeError, TensorInfo, batch_dim_label, require_float
@@ -168,10 +166,8 @@ def _conv_flops(inputs, outputs, p):
 
 
 def _conv_construct(name: str):
-    cls = getattr(nn, name)
-
     def construct(inputs, p):
-        return Constructor(cls, {"in_channels": inputs[0].shape[0], **p}, f"nn.{name}")
+        return Constructor(f"torch.nn.{name}", {"in_channels": inputs[0].shape[0], **p}, f"nn.{name}")
 
     return construct
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, INT, STR, Param
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
@@ -25,7 +23,7 @@ def _linear_flops(inputs, outputs, p):
 
 
 def _construct_linear(inputs, p):
-    return Constructor(nn.Linear, {"in_features": inputs[0].shape[-1], "out_features": p["out_features"], "bias": p["bias"]}, "nn.Linear")
+    return Constructor("torch.nn.Linear", {"in_features": inputs[0].shape[-1], "out_features": p["out_features"], "bias": p["bias"]}, "nn.Linear")
 
 
 LINEAR = LayerSpec(
@@ -53,7 +51,7 @@ IDENTITY = LayerSpec(
     name="Identity",
     category="dense",
     doc="Passes its input through unchanged (a placeholder or a named tap point).",
-    construct=lambda inputs, p: Constructor(nn.Identity, {}, "nn.Identity"),
+    construct=lambda inputs, p: Constructor("torch.nn.Identity", {}, "nn.Identity"),
     infer=lambda inputs, p: [inputs[0]],
     flops=no_flops,
 )

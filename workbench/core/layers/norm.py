@@ -5,8 +5,6 @@ The number of channels or the normalised shape is inferred from the input.
 
 from __future__ import annotations
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, FLOAT, INT, Param
 from workbench.core.tensors import ShapeError, require_float, require_rank
@@ -41,8 +39,6 @@ def _batchnorm_params() -> tuple[Param, ...]:
 
 
 def _batchnorm(name: str, doc: str, ranks: tuple[int, ...], hints: dict[int, str]) -> LayerSpec:
-    cls = getattr(nn, name)
-
     def infer(inputs, p):
         (x,) = inputs
         require_float(name, x)
@@ -55,7 +51,7 @@ def _batchnorm(name: str, doc: str, ranks: tuple[int, ...], hints: dict[int, str
         category="norm",
         doc=doc,
         params=_batchnorm_params(),
-        construct=lambda inputs, p: Constructor(cls, {"num_features": inputs[0].shape[0], **p}, f"nn.{name}"),
+        construct=lambda inputs, p: Constructor(f"torch.nn.{name}", {"num_features": inputs[0].shape[0], **p}, f"nn.{name}"),
         infer=infer,
         flops=no_flops,
     )
@@ -96,7 +92,7 @@ def _construct_layernorm(inputs, p):
         "elementwise_affine": p["elementwise_affine"],
         "bias": p["bias"],
     }
-    return Constructor(nn.LayerNorm, kwargs, "nn.LayerNorm")
+    return Constructor("torch.nn.LayerNorm", kwargs, "nn.LayerNorm")
 
 
 LAYERNORM = LayerSpec(
@@ -139,7 +135,7 @@ def _infer_groupnorm(inputs, p):
 
 def _construct_groupnorm(inputs, p):
     kwargs = {"num_groups": p["num_groups"], "num_channels": inputs[0].shape[0], "eps": p["eps"], "affine": p["affine"]}
-    return Constructor(nn.GroupNorm, kwargs, "nn.GroupNorm")
+    return Constructor("torch.nn.GroupNorm", kwargs, "nn.GroupNorm")
 
 
 GROUPNORM = LayerSpec(
@@ -173,7 +169,7 @@ def _infer_rmsnorm(inputs, p):
 
 def _construct_rmsnorm(inputs, p):
     kwargs = {"normalized_shape": inputs[0].shape[-1], "eps": p["eps"], "elementwise_affine": p["elementwise_affine"]}
-    return Constructor(nn.RMSNorm, kwargs, "nn.RMSNorm")
+    return Constructor("torch.nn.RMSNorm", kwargs, "nn.RMSNorm")
 
 
 RMSNORM = LayerSpec(

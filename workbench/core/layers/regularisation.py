@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import FLOAT, Param
 from workbench.core.tensors import require_float, require_rank
@@ -32,7 +30,7 @@ DROPOUT = LayerSpec(
     category="regularisation",
     doc="Randomly zeroes values with probability p while training (scaling the rest by 1/(1-p)); does nothing in eval.",
     params=(_p(0.5, "each value"),),
-    construct=lambda inputs, p: Constructor(nn.Dropout, dict(p), "nn.Dropout"),
+    construct=lambda inputs, p: Constructor("torch.nn.Dropout", dict(p), "nn.Dropout"),
     infer=_infer_dropout,
     flops=no_flops,
 )
@@ -42,7 +40,7 @@ DROPOUT2D = LayerSpec(
     category="regularisation",
     doc="Randomly zeroes whole channels of [N, C, H, W] (or [N, C, L]) while training; suits conv features.",
     params=(_p(0.5, "each whole channel"),),
-    construct=lambda inputs, p: Constructor(nn.Dropout2d, dict(p), "nn.Dropout2d"),
+    construct=lambda inputs, p: Constructor("torch.nn.Dropout2d", dict(p), "nn.Dropout2d"),
     infer=_infer_dropout2d,
     flops=no_flops,
 )
