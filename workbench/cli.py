@@ -148,7 +148,7 @@ def cmd_train(args) -> int:
     try:
         return commands.train(project, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                               runs_dir=args.runs_dir, resume=args.resume, as_json=args.json,
-                              max_steps=args.max_steps)
+                              max_steps=args.max_steps, tensorboard=False if args.no_tensorboard else None)
     except SetupError as exc:
         raise UserError(str(exc)) from None
 
@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", help="folder that holds run folders (default: ./runs)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder from its last checkpoint")
     train.add_argument("--json", action="store_true", help="print one JSON object per event")
+    train.add_argument("--no-tensorboard", action="store_true",
+                       help="write no TensorBoard event files in the run folder (default: the project's "
+                       "training.tensorboard, on)")
     runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
     runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
     runs.add_argument("--json", action="store_true", help="print one JSON object per run (with --diff: the diff)")

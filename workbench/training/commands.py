@@ -31,7 +31,7 @@ EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 3, 130
 
 def train(project: Project, *, epochs: int | None = None, batch_size: int | None = None, device: str | None = None,
           runs_dir: str | None = None, resume: str | None = None, as_json: bool = False,
-          max_steps: int | None = None) -> int:
+          max_steps: int | None = None, tensorboard: bool | None = None) -> int:
     dist = distributed.detect()
     # evaluation.json in the run folder (what the GUI's Evaluation dock shows for a past run),
     # and a NaN loss traced to the node where it began
@@ -39,7 +39,8 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
     if dist.is_main:
         callbacks.append(JsonPrinter() if as_json else ConsolePrinter())
     control = RunControl()
-    overrides = {"epochs": epochs, "batch_size": batch_size, "device": device, "max_steps": max_steps}
+    overrides = {"epochs": epochs, "batch_size": batch_size, "device": device, "max_steps": max_steps,
+                 "tensorboard": tensorboard}
     threads = cpu_threads(dist.local_world_size, reserve=0 if dist.enabled else 1)
     session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
                       resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,

@@ -26,6 +26,7 @@ Schema (all optional except where a default is shown as required by the project 
     device                       auto | cpu | cuda | cuda:N | mps
     amp                          auto (on for CUDA) | true | false | bf16 | fp16
     seed, deterministic, num_workers (auto | N), log_every_n_steps, top_k
+    tensorboard                  true (default) | false: TensorBoard event files in the run folder
 
 Options for large models (language models above all):
 
@@ -110,6 +111,7 @@ class TrainingConfig:
     accumulate_steps: int = 1
     activation_checkpointing: bool = False
     compile: str | None = None  # a backend of COMPILE_BACKENDS; None: not compiled
+    tensorboard: bool = True  # event files in the run folder (workbench.training.tensorboard_log)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -156,6 +158,7 @@ def parse_config(section: dict, overrides: dict | None = None) -> TrainingConfig
     cfg.eval_every = _optional_int(raw.get("eval_every"), "eval_every")
     cfg.accumulate_steps = _int(raw.get("accumulate_steps", 1), "accumulate_steps", 1)
     cfg.activation_checkpointing = _bool(raw.get("activation_checkpointing", False), "activation_checkpointing")
+    cfg.tensorboard = _bool(raw.get("tensorboard", True), "tensorboard")
     cfg.compile = _compile(raw.get("compile", False))
     cfg.optimizer = _optimizer(raw.get("optimizer", cfg.optimizer), raw.get("weight_decay"))
     cfg.loss = _section(raw.get("loss", cfg.loss), "loss", LOSSES)

@@ -146,6 +146,10 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
                             preprocess=preprocess_record(bundle))
         except OSError as exc:
             raise SetupError(f"cannot create the run folder: {exc}") from None
+    if run is not None and cfg.tensorboard:
+        from workbench.training.tensorboard_log import TensorBoardLog, graph_figures
+
+        callbacks = [*callbacks, TensorBoardLog(run.path, graph_figures=graph_figures(graph))]
     trainer = Trainer(model, bundle, cfg, objective, callbacks=callbacks, run=run, control=control, dist=dist,
                       resume=state, project_name=project.name, num_threads=num_threads)
     return Session(project, cfg, trainer, run, dist)

@@ -36,7 +36,7 @@ METRICS = ["val_loss", "val_accuracy", "val_perplexity", "train_loss", "train_ac
 COMPILE_CHOICES = ["off", *COMPILE_BACKENDS]
 # a field whose value here means "not set": the key is left out of the project
 UNSET = {"objective": "auto", "max_steps": 0, "eval_every": 0, "accumulate_steps": 1,
-         "activation_checkpointing": False, "compile": "off"}
+         "activation_checkpointing": False, "compile": "off", "tensorboard": True}
 
 # optimizer params shown per type, with (label, default, kind)
 OPT_FIELDS = {
@@ -165,6 +165,8 @@ class TrainingPanel(QWidget):
              "Recompute each Transformer/GPT block's activations in the backward pass: less memory, more time")
         hint(add("compile", "torch.compile", self._combo(COMPILE_CHOICES)),
              "Compile the model for training (inductor: fastest; the first steps wait for the compiler)")
+        hint(add("tensorboard", "TensorBoard logs", QCheckBox("on")),
+             "Also write TensorBoard event files in the run folder: tensorboard --logdir <runs folder> shows every run")
 
         self.message = QLabel()
         self.message.setObjectName("training_settings_message")
@@ -269,6 +271,7 @@ class TrainingPanel(QWidget):
             for key, unset in UNSET.items():
                 value = t.get(key, unset)
                 self._set(key, unset if value is None or value is False else value)
+            self._set("tensorboard", t.get("tensorboard", True) is not False)
             if t.get("compile") is True:
                 self._set("compile", COMPILE_BACKENDS[0])
             amp = t.get("amp", "auto")
