@@ -277,7 +277,7 @@ def test_missing_weights_error_clears_once_the_weights_are_cached(resnet18_torch
 
 
 def test_fake_cache_fixture_gives_a_clean_transfer_example(fake_resnet18_cache):
-    from workbench.core.layers.vision_backbones import Backbone, cached_weights_path
+    from workbench.core.modules.backbones import Backbone, cached_weights_path
 
     assert Path(cached_weights_path("resnet18")).is_file()
     assert Backbone.weights_path("resnet18") == cached_weights_path("resnet18")

@@ -19,7 +19,8 @@ from torch import nn
 
 from tests.core.layer_checks import assert_layer_matches
 from workbench.core.catalog import default_catalog
-from workbench.core.layers.vision_backbones import FEATURES, Backbone, cached_weights_path, count_flops
+from workbench.core.layers.vision_backbones import FEATURES
+from workbench.core.modules.backbones import Backbone, cached_weights_path, count_flops
 from workbench.core.params import ParamError
 from workbench.core.tensors import INT, ShapeError, TensorInfo
 
@@ -406,7 +407,7 @@ def test_backbone_source_is_self_contained(fake_torch_home):
 def test_backbone_constructor_is_plain_json():
     s = spec("efficientnet_b0")
     ctor = s.constructor([TensorInfo((3, 8, 8))], s.resolve({"features_only": True}))
-    assert ctor.cls is Backbone and ctor.qualname is None
+    assert ctor.module_class is Backbone and ctor.qualname is None
     assert json.loads(json.dumps(ctor.kwargs)) == {
         "arch": "efficientnet_b0",
         "weights": "none",

@@ -13,7 +13,8 @@ from torch import nn
 
 from tests.core.layer_checks import assert_layer_matches, decomposed
 from workbench.core.catalog import default_catalog
-from workbench.core.layers.gpt import GPTBlock, RotaryEmbedding, SwiGLU, feedforward_width
+from workbench.core.layers.gpt import feedforward_width
+from workbench.core.modules.gpt import GPTBlock, RotaryEmbedding, SwiGLU
 from workbench.core.tensors import ShapeError, TensorInfo
 
 
@@ -100,7 +101,7 @@ def test_feedforward_defaults():
 
 def test_built_block_is_the_class_checkpointing_looks_for():
     block = build("GPTBlock", {"norm": "rmsnorm", "mlp": "swiglu"}, (4, 8))
-    assert type(block) is GPTBlock and GPTBlock.__module__ == "workbench.core.layers.gpt"
+    assert type(block) is GPTBlock and GPTBlock.__module__ == "workbench.core.modules.gpt"
     assert isinstance(block.ln_1, nn.RMSNorm) and isinstance(block.mlp, SwiGLU)
     assert isinstance(build("GPTBlock", {}, (4, 8)).ln_1, nn.LayerNorm)
 

@@ -14,8 +14,8 @@ from torch import nn
 
 from tests.core.layer_checks import assert_layer_matches, decomposed, random_input
 from workbench.core.catalog import default_catalog
-from workbench.core.layers.recurrent import Recurrent
-from workbench.core.layers.sequence import (
+from workbench.core.modules.recurrent import Recurrent
+from workbench.core.modules.sequence import (
     PositionalEncoding,
     SelfAttention,
     SequencePool,
@@ -376,7 +376,8 @@ def test_specs_are_documented():
     specs = [s for s in default_catalog() if s.category in FAMILIES]
     assert [s.name for s in specs] == [
         "RNN", "LSTM", "GRU", "Embedding", "PositionalEncoding", "MultiheadAttention",
-        "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer", "SequencePool", "GPTBlock",
+        "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer", "SequencePool",
+        "PatchEmbedding", "ClassToken", "TransformerDecoder", "EmbeddingBag", "GPTBlock",
     ]  # fmt: skip
     for spec in specs:
         assert spec.doc and "\n" not in spec.doc, spec.name

@@ -12,6 +12,7 @@ from torch import nn
 from tests.core.layer_checks import assert_layer_matches, run_layer
 from workbench.core.catalog import default_catalog
 from workbench.core.layers import conv, norm, pool, regularisation
+from workbench.core.modules import pool as pool_modules
 from workbench.core.params import CHOICE, FLOAT, INT, INTS, PADDING, ParamError
 from workbench.core.tensors import INT as INT64
 from workbench.core.tensors import ShapeError, TensorInfo
@@ -83,7 +84,7 @@ def test_spec_is_documented(spec):
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.name)
 def test_params_are_torch_constructor_names(spec):
     """Every param is a keyword of the torch class (LayerNorm.normalized_dims aside)."""
-    cls = getattr(nn, spec.name, None) or getattr(pool, spec.name)
+    cls = getattr(nn, spec.name, None) or getattr(pool_modules, spec.name)
     accepted = set(inspect.signature(cls.__init__).parameters)
     for param in spec.params:
         if (spec.name, param.name) == ("LayerNorm", "normalized_dims"):
@@ -125,7 +126,7 @@ def test_constructor_gets_inferred_sizes_and_tuples():
 
 
 def test_global_avg_pool_source_is_self_contained():
-    source = inspect.getsource(pool.GlobalAvgPool)
+    source = inspect.getsource(pool_modules.GlobalAvgPool)
     namespace = {"torch": torch, "nn": nn}
     exec(source, namespace)
     module = namespace["GlobalAvgPool"]()

@@ -52,7 +52,7 @@ def test_formula_matches_the_module(name, inputs, params):
     spec = default_catalog().get(name)
     resolved = spec.resolve(params)
     spec.infer(list(inputs), resolved)  # a case the layer accepts
-    assert spec.constructor(list(inputs), resolved).cls in _FORMULAS  # counted by formula, not by building
+    assert spec.constructor(list(inputs), resolved).class_path in _FORMULAS  # counted by formula, not by building
     counted = count_params(spec, resolved, inputs)
     assert (counted.params, counted.trainable, counted.buffers) == _real(spec, inputs, resolved)
 

@@ -23,6 +23,7 @@ __all__ = [
     "ParamError",
     "ShapeError",
     "TensorInfo",
+    "class_path",
     "default_catalog",
     "no_flops",
     "register",
@@ -50,6 +51,11 @@ class Constructor:
         """The class (or factory) itself; a dotted path is imported on first use."""
         return resolve_class(self.cls) if isinstance(self.cls, str) else self.cls
 
+    @property
+    def class_path(self) -> str:
+        """The dotted path that names cls, whether it was given as a path or as the class."""
+        return class_path(self.cls)
+
     def build(self):
         return self.module_class(**self.kwargs)
 
@@ -69,6 +75,17 @@ def resolve_class(path: str) -> type:
     if not isinstance(cls, type):
         raise CatalogError(f"{path!r} is not a class")
     return cls
+
+
+def class_path(cls: Callable | str) -> str:
+    """`cls`'s dotted path as a layer spec writes it: torch.nn's classes as "torch.nn.<Name>"
+    (not the torch.nn.modules.<file> they are defined in), anything else module.qualname."""
+    if isinstance(cls, str):
+        return cls
+    module, name = getattr(cls, "__module__", None) or "", getattr(cls, "__qualname__", None) or repr(cls)
+    if module.startswith("torch.nn.modules."):
+        module = "torch.nn"
+    return f"{module}.{name}"
 
 
 def no_flops(inputs, outputs, params) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from workbench.core.catalog import Catalog, LayerSpec, default_catalog
+from workbench.core.module_names import NN_MODULE_ATTRIBUTES
 
 __all__ = [
     "IO_TYPES",
@@ -83,25 +84,13 @@ _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would let a trailing ne
 _RESERVED = frozenset({"self", "torch", "nn", "math", "F", "torchvision", "torchaudio"})
 
 
-def _module_attributes() -> frozenset[str]:
-    from torch import nn
-
-    return frozenset(dir(nn.Module()))
-
-
-_MODULE_ATTRS: frozenset[str] | None = None
-
-
 def check_node_id(node_id: Any) -> None:
     """Ids become attribute and argument names in generated code, so they must be safe there."""
-    global _MODULE_ATTRS
-    if _MODULE_ATTRS is None:
-        _MODULE_ATTRS = _module_attributes()
     if not isinstance(node_id, str) or not _ID.match(node_id):
         raise InvalidIdError(
             f"node id {node_id!r} must start with a letter or _ and contain only letters, digits and _"
         )
-    if keyword.iskeyword(node_id) or node_id in _RESERVED or node_id in _MODULE_ATTRS:
+    if keyword.iskeyword(node_id) or node_id in _RESERVED or node_id in NN_MODULE_ATTRIBUTES:
         raise InvalidIdError(f"node id {node_id!r} is a reserved name in PyTorch code; choose another")
 
 

@@ -2,7 +2,8 @@
 
 The layers people make huge (Linear, convolutions, Embedding, recurrent and attention
 blocks) are counted from their constructor's arguments with the formulas torch's own
-modules follow, so a 4 TB Linear costs microseconds and no memory. A spec's own
+modules follow, so a 4 TB Linear costs microseconds and no memory (and no torch import:
+the formulas are keyed by the class's dotted path). A spec's own
 `count_params` comes first (pretrained backbones); any other module (a plugin, an
 imported FxModule) is built on the meta device, which allocates nothing. Each formula is
 held against the real module by tests/core/test_param_counts.py.
@@ -13,21 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
 from workbench.core.catalog import LayerSpec
-from workbench.core.layers.merge import Add, Concat, Multiply
-from workbench.core.layers.pool import GlobalAvgPool
-from workbench.core.layers.recurrent import _GATES, Recurrent
-from workbench.core.layers.sequence import (
-    PositionalEncoding,
-    SelfAttention,
-    SequencePool,
-    TransformerDecoderBlock,
-    TransformerEncoderStack,
-)
-from workbench.core.layers.shape import Permute, Reshape, Transpose
+from workbench.core.layers.recurrent import _GATES
 from workbench.core.params import pair
 from workbench.core.shapes import freeze
 
@@ -99,38 +87,47 @@ def _positional(k) -> tuple[int, int]:
     return (table, 0) if k.get("kind", "sinusoidal") == "learned" else (0, table)
 
 
+_NN = "torch.nn."
+_OURS = "workbench.core.modules."
+
 # modules that hold no tensors at all
 _STATELESS = (
-    nn.Identity, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Mish, nn.Tanh, nn.Sigmoid, nn.Softmax,
-    nn.LogSoftmax, nn.Dropout, nn.Dropout2d, nn.Flatten, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool2d,
-    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, GlobalAvgPool, Reshape, Permute, Transpose, Add, Multiply, Concat,
-    SequencePool,
+    *(_NN + name for name in (
+        "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+        "Dropout", "Dropout2d", "Flatten", "MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+    )),
+    *(_OURS + name for name in (
+        "pool.GlobalAvgPool", "shape.Reshape", "shape.Permute", "shape.Transpose", "merge.Add", "merge.Multiply",
+        "merge.Concat", "sequence.SequencePool",
+    )),
 )
 
-# class -> kwargs -> parameters, or (parameters, buffer elements)
+# dotted class path (as catalog.class_path writes it) -> kwargs -> parameters, or
+# (parameters, buffer elements); keyed by path so that counting never imports torch
 _FORMULAS = {
-    **{cls: (lambda k: 0) for cls in _STATELESS},
-    nn.Linear: _linear,
-    nn.Conv1d: _conv(1, False),
-    nn.Conv2d: _conv(2, False),
-    nn.Conv3d: _conv(3, False),
-    nn.ConvTranspose1d: _conv(1, True),
-    nn.ConvTranspose2d: _conv(2, True),
-    nn.ConvTranspose3d: _conv(3, True),
-    nn.Embedding: lambda k: k["num_embeddings"] * k["embedding_dim"],
-    nn.BatchNorm1d: _batchnorm,
-    nn.BatchNorm2d: _batchnorm,
-    nn.BatchNorm3d: _batchnorm,
-    nn.LayerNorm: lambda k: _layernorm(
+    **{path: (lambda k: 0) for path in _STATELESS},
+    _NN + "Linear": _linear,
+    _NN + "Conv1d": _conv(1, False),
+    _NN + "Conv2d": _conv(2, False),
+    _NN + "Conv3d": _conv(3, False),
+    _NN + "ConvTranspose1d": _conv(1, True),
+    _NN + "ConvTranspose2d": _conv(2, True),
+    _NN + "ConvTranspose3d": _conv(3, True),
+    _NN + "Embedding": lambda k: k["num_embeddings"] * k["embedding_dim"],
+    _NN + "BatchNorm1d": _batchnorm,
+    _NN + "BatchNorm2d": _batchnorm,
+    _NN + "BatchNorm3d": _batchnorm,
+    _NN + "LayerNorm": lambda k: _layernorm(
         math.prod(pair(k["normalized_shape"], 1)), k.get("elementwise_affine", True), k.get("bias", True)
     ),
-    nn.GroupNorm: lambda k: 2 * k["num_channels"] if k.get("affine", True) else 0,
-    Recurrent: _recurrent,
-    PositionalEncoding: _positional,
-    SelfAttention: lambda k: _attention(k["embed_dim"], k.get("bias", True)),
-    nn.TransformerEncoderLayer: _encoder_layer,
-    TransformerEncoderStack: lambda k: k.get("num_layers", 2) * _encoder_layer(k),
-    TransformerDecoderBlock: _decoder_layer,
+    _NN + "GroupNorm": lambda k: 2 * k["num_channels"] if k.get("affine", True) else 0,
+    _OURS + "recurrent.Recurrent": _recurrent,
+    _OURS + "sequence.PositionalEncoding": _positional,
+    _OURS + "sequence.SelfAttention": lambda k: _attention(k["embed_dim"], k.get("bias", True)),
+    _NN + "TransformerEncoderLayer": _encoder_layer,
+    _OURS + "sequence.TransformerEncoderStack": lambda k: k.get("num_layers", 2) * _encoder_layer(k),
+    _OURS + "sequence.TransformerDecoderBlock": _decoder_layer,
 }
 
 _cache: dict = {}
@@ -151,7 +148,7 @@ def _count(spec: LayerSpec, resolved: dict, inputs: tuple) -> ParamCount:
     if spec.construct is None:
         return ParamCount(0, 0)
     constructor = spec.constructor(list(inputs), resolved)
-    formula = _FORMULAS.get(constructor.module_class)
+    formula = _FORMULAS.get(constructor.class_path)
     if formula is None:
         return _count_on_meta(spec, constructor, inputs, resolved)
     counted = formula(constructor.kwargs)
@@ -160,6 +157,8 @@ def _count(spec: LayerSpec, resolved: dict, inputs: tuple) -> ParamCount:
 
 
 def _count_on_meta(spec: LayerSpec, constructor, inputs, resolved) -> ParamCount:
+    import torch
+
     try:
         with torch.device("meta"):
             module = constructor.build()

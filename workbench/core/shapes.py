@@ -13,8 +13,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import torch
-
 from workbench.core.catalog import LayerSpec
 from workbench.core.graph import Graph, GraphEvent, collector_paused, missing_layer_message
 from workbench.core.params import ParamError
@@ -146,8 +144,11 @@ _META_BATCH = 2
 def _infer_on_meta(spec: LayerSpec, resolved: dict, inputs: Sequence[TensorInfo]) -> tuple[TensorInfo, ...]:
     """Shapes by running the layer on meta tensors (layers without a shape formula).
 
-    Built on CPU, then moved, because some layers cannot be constructed on meta.
+    Built on CPU, then moved, because some layers cannot be constructed on meta. The only
+    place shape inference imports torch: built-in layers all have formulas.
     """
+    import torch
+
     module = spec.build(list(inputs), resolved).to("meta")
     dtypes = {"float32": torch.float32, "int64": torch.int64}
     tensors = [torch.empty(info.full(_META_BATCH), dtype=dtypes[info.dtype], device="meta") for info in inputs]
@@ -271,8 +272,10 @@ def _gather_inputs(spec: LayerSpec, edges, outputs) -> tuple[tuple[TensorInfo, .
     infos = []
     for e in edges:
         outs = outputs.get(e.source)
-        if outs is None or e.source_port >= len(outs):
+        if outs is None:
             return None, None
+        if e.source_port >= len(outs):  # a Split/Chunk that makes fewer pieces than it has ports
+            return None, f"{spec.input_label(e.target_port)} comes from output {e.source_port} of {e.source}, which makes only {len(outs)}"
         infos.append(outs[e.source_port])
     return tuple(infos), None
 

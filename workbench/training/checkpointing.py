@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from workbench.core.layers.gpt import GPTBlock
+from workbench.core.modules.gpt import GPTBlock
 
 __all__ = ["BLOCKS", "is_block", "enable_activation_checkpointing"]
 

@@ -16,9 +16,6 @@ import functools
 import math
 import warnings
 
-import torchaudio.functional
-import torchaudio.transforms
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
@@ -69,10 +66,15 @@ def _f_max(p) -> float:
 
 @functools.lru_cache(maxsize=512)
 def _empty_mel_filters(n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int) -> int:
-    """How many of torchaudio's triangular mel filters hold no frequency bin (all zeros)."""
+    """How many of torchaudio's triangular mel filters hold no frequency bin (all zeros).
+
+    Asks torchaudio itself (imported here, on first use), so the check and the layer agree."""
+    from workbench.lazy import load
+
+    torchaudio_functional = load("torchaudio.functional")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fb = torchaudio.functional.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate)
+        fb = torchaudio_functional.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate)
     return int((fb.max(dim=0).values == 0.0).sum())
 
 
@@ -193,12 +195,12 @@ def _mel_kwargs(p) -> dict:
 
 def _construct_spectrogram(inputs, p):
     kwargs = {k: p[k] for k in ("n_fft", "win_length", "hop_length", "power", "normalized", "center")}
-    return Constructor(torchaudio.transforms.Spectrogram, kwargs, "torchaudio.transforms.Spectrogram")
+    return Constructor("torchaudio.transforms.Spectrogram", kwargs, "torchaudio.transforms.Spectrogram")
 
 
 def _construct_mel(inputs, p):
     kwargs = {"sample_rate": p["sample_rate"], **_mel_kwargs(p), "power": p["power"]}
-    return Constructor(torchaudio.transforms.MelSpectrogram, kwargs, "torchaudio.transforms.MelSpectrogram")
+    return Constructor("torchaudio.transforms.MelSpectrogram", kwargs, "torchaudio.transforms.MelSpectrogram")
 
 
 def _construct_mfcc(inputs, p):
@@ -208,7 +210,7 @@ def _construct_mfcc(inputs, p):
         "log_mels": p["log_mels"],
         "melkwargs": _mel_kwargs(p),
     }
-    return Constructor(torchaudio.transforms.MFCC, kwargs, "torchaudio.transforms.MFCC")
+    return Constructor("torchaudio.transforms.MFCC", kwargs, "torchaudio.transforms.MFCC")
 
 
 SPECTROGRAM = LayerSpec(
@@ -278,7 +280,7 @@ AMPLITUDE_TO_DB = LayerSpec(
         ),
     ),
     construct=lambda inputs, p: Constructor(
-        torchaudio.transforms.AmplitudeToDB, dict(p), "torchaudio.transforms.AmplitudeToDB"
+        "torchaudio.transforms.AmplitudeToDB", dict(p), "torchaudio.transforms.AmplitudeToDB"
     ),
     infer=_infer_amplitude_to_db,
     flops=no_flops,

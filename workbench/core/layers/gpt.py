@@ -6,9 +6,8 @@ F.scaled_dot_product_attention(is_causal=True), so the GPU uses its fused kernel
 Positions come from rotary embeddings inside the attention (`rope`, the default), or from a
 PositionalEncoding(kind="learned") before the first block with `rope` off.
 
-The classes are self-contained (only math, torch, nn and F): codegen copies their source,
-and the helpers they name, into the standalone file. Training's activation checkpointing
-finds the blocks as instances of `GPTBlock` here.
+The modules are in workbench/core/modules/gpt.py, self-contained (only math, torch, nn
+and F): codegen copies their source, and the helpers they name, into the standalone file.
 
 FLOPs per sample, with T steps, width d and feed-forward width f: the q/k/v projection
 2·T·d·3d, the output projection 2·T·d², Q·Kᵀ and A·V 2·2·T²·d (the full T×T products, as
@@ -21,17 +20,13 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.layers.recurrent import require_sequence
 from workbench.core.layers.sequence import _heads_divide
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param
 from workbench.core.tensors import ShapeError, require_float
 
-__all__ = ["CausalSelfAttention", "GPTBlock", "MLP", "RotaryEmbedding", "SwiGLU", "feedforward_width"]
+__all__ = ["GPT_BLOCK", "SWIGLU", "feedforward_width"]
 
 
 def feedforward_width(d_model, mlp="gelu"):
@@ -40,119 +35,6 @@ def feedforward_width(d_model, mlp="gelu"):
     if mlp == "swiglu":
         return math.ceil(8 * d_model / 3 / 8) * 8
     return 4 * d_model
-
-
-# ---------------------------------------------------------------------------------------
-# Modules
-
-
-class RotaryEmbedding(nn.Module):
-    """Rotary position embedding (RoPE): turns each pair of channels (i, i + D/2) of the
-    queries or keys [N, H, T, D] by the angle position / base^(2i/D), so that q·k depends
-    on how far apart two steps are. No weights; any sequence length."""
-
-    def __init__(self, head_dim, base=10000.0):
-        super().__init__()
-        if head_dim % 2:
-            raise ValueError(f"rotary embedding needs an even head dim, got {head_dim}")
-        self.head_dim = head_dim
-        self.base = base
-
-    def forward(self, x):
-        half = self.head_dim // 2
-        inv_freq = self.base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-        angles = torch.outer(torch.arange(x.shape[-2], device=x.device, dtype=torch.float32), inv_freq)
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-        x1, x2 = x[..., :half], x[..., half:]
-        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
-
-    def extra_repr(self):
-        return f"head_dim={self.head_dim}, base={self.base}"
-
-
-class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention over [N, T, d] in which step t sees steps 0..t only."""
-
-    def __init__(self, d_model, nhead, dropout=0.0, bias=True, rope=True):
-        super().__init__()
-        if d_model % nhead:
-            raise ValueError(f"nhead {nhead} must divide d_model {d_model}")
-        self.nhead = nhead
-        self.dropout = dropout
-        self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)
-        self.proj = nn.Linear(d_model, d_model, bias=bias)
-        self.resid_dropout = nn.Dropout(dropout)
-        self.rotary = RotaryEmbedding(d_model // nhead) if rope else nn.Identity()
-
-    def forward(self, x):
-        n, t, d = x.shape
-        q, k, v = self.qkv(x).split(d, dim=2)
-        q = q.view(n, t, self.nhead, d // self.nhead).transpose(1, 2)  # [N, H, T, D]
-        k = k.view(n, t, self.nhead, d // self.nhead).transpose(1, 2)
-        v = v.view(n, t, self.nhead, d // self.nhead).transpose(1, 2)
-        q, k = self.rotary(q), self.rotary(k)
-        dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
-        y = y.transpose(1, 2).reshape(n, t, d)
-        return self.resid_dropout(self.proj(y))
-
-
-class MLP(nn.Module):
-    """Linear → GELU → Linear, as in GPT-2."""
-
-    def __init__(self, d_model, hidden, bias=True):
-        super().__init__()
-        self.fc = nn.Linear(d_model, hidden, bias=bias)
-        self.gelu = nn.GELU()
-        self.proj = nn.Linear(hidden, d_model, bias=bias)
-
-    def forward(self, x):
-        return self.proj(self.gelu(self.fc(x)))
-
-
-class SwiGLU(nn.Module):
-    """SiLU-gated feed-forward (Shazeer 2020, as in LLaMA): down(silu(gate(x)) · up(x))."""
-
-    def __init__(self, in_features, hidden_features, bias=True):
-        super().__init__()
-        self.gate = nn.Linear(in_features, hidden_features, bias=bias)
-        self.up = nn.Linear(in_features, hidden_features, bias=bias)
-        self.down = nn.Linear(hidden_features, in_features, bias=bias)
-
-    def forward(self, x):
-        return self.down(F.silu(self.gate(x)) * self.up(x))
-
-
-class GPTBlock(nn.Module):
-    """One decoder block over [N, T, d]: x + attn(norm(x)), then x + mlp(norm(x))."""
-
-    def __init__(
-        self,
-        d_model,
-        nhead=4,
-        dim_feedforward=None,
-        dropout=0.0,
-        norm="layernorm",
-        mlp="gelu",
-        rope=True,
-        bias=True,
-    ):
-        super().__init__()
-        if norm not in ("layernorm", "rmsnorm"):
-            raise ValueError(f"norm must be 'layernorm' or 'rmsnorm', got {norm!r}")
-        if mlp not in ("gelu", "swiglu"):
-            raise ValueError(f"mlp must be 'gelu' or 'swiglu', got {mlp!r}")
-        hidden = dim_feedforward or feedforward_width(d_model, mlp)
-        self.ln_1 = nn.RMSNorm(d_model, eps=1e-5) if norm == "rmsnorm" else nn.LayerNorm(d_model, bias=bias)
-        self.attn = CausalSelfAttention(d_model, nhead, dropout=dropout, bias=bias, rope=rope)
-        self.ln_2 = nn.RMSNorm(d_model, eps=1e-5) if norm == "rmsnorm" else nn.LayerNorm(d_model, bias=bias)
-        self.mlp = SwiGLU(d_model, hidden, bias=bias) if mlp == "swiglu" else MLP(d_model, hidden, bias=bias)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        x = x + self.dropout(self.mlp(self.ln_2(x)))
-        return x
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,7 +67,7 @@ def _block_flops(inputs, outputs, p):
 
 def _construct_block(inputs, p):
     d = inputs[0].shape[-1]
-    return Constructor(GPTBlock, {"d_model": d, **p, "dim_feedforward": _width(p, d)})
+    return Constructor("workbench.core.modules.gpt.GPTBlock", {"d_model": d, **p, "dim_feedforward": _width(p, d)})
 
 
 def _infer_swiglu(inputs, p):
@@ -265,7 +147,7 @@ SWIGLU = LayerSpec(
         Param("bias", BOOL, True, "Learn biases in the three linear layers"),
     ),
     construct=lambda inputs, p: Constructor(
-        SwiGLU, {"in_features": inputs[0].shape[-1], "hidden_features": _hidden(p, inputs[0].shape[-1]), "bias": p["bias"]}
+        "workbench.core.modules.gpt.SwiGLU", {"in_features": inputs[0].shape[-1], "hidden_features": _hidden(p, inputs[0].shape[-1]), "bias": p["bias"]}
     ),
     infer=_infer_swiglu,
     flops=_swiglu_flops,

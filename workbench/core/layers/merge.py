@@ -2,46 +2,9 @@
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import INT, Param
 from workbench.core.tensors import ShapeError, TensorInfo, sample_dim
-
-
-class Add(nn.Module):
-    """Element-wise sum of all inputs (broadcasting)."""
-
-    def forward(self, *inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = out + x
-        return out
-
-
-class Multiply(nn.Module):
-    """Element-wise product of all inputs (broadcasting)."""
-
-    def forward(self, *inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = out * x
-        return out
-
-
-class Concat(nn.Module):
-    """Concatenate the inputs along `dim`."""
-
-    def __init__(self, dim=1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, *inputs):
-        return torch.cat(inputs, dim=self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 def _same_dtype(name, inputs):
@@ -91,13 +54,13 @@ def _infer_concat(inputs, p):
     return [TensorInfo(tuple(out), dtype)]
 
 
-def _merge(name, doc, cls, infer, params=()):
+def _merge(name, doc, infer, params=()):
     return LayerSpec(
         name=name,
         category="merge",
         doc=doc,
         params=params,
-        construct=lambda inputs, p: Constructor(cls, dict(p)),
+        construct=lambda inputs, p: Constructor(f"workbench.core.modules.merge.{name}", dict(p)),
         infer=infer,
         flops=no_flops,
         inputs=2,
@@ -106,12 +69,11 @@ def _merge(name, doc, cls, infer, params=()):
 
 
 SPECS = (
-    _merge("Add", "Element-wise sum of 2+ inputs (residual connections); shapes must broadcast.", Add, _broadcast("Add")),
-    _merge("Multiply", "Element-wise product of 2+ inputs (gating); shapes must broadcast.", Multiply, _broadcast("Multiply")),
+    _merge("Add", "Element-wise sum of 2+ inputs (residual connections); shapes must broadcast.", _broadcast("Add")),
+    _merge("Multiply", "Element-wise product of 2+ inputs (gating); shapes must broadcast.", _broadcast("Multiply")),
     _merge(
         "Concat",
         "Joins 2+ inputs along `dim` (1 = channels/features); the other sizes must match.",
-        Concat,
         _infer_concat,
         (Param("dim", INT, 1, "Dimension to join along (batch is 0; negatives count from the end)"),),
     ),

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.layers.conv import MAX_WINDOW, fmt_size, require_spatial, window_output
 from workbench.core.params import BOOL, INT, INTS, Param, ParamError, pair
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
-
-
-class GlobalAvgPool(nn.Module):
-    """Mean over every spatial dimension: [N, C, ...] -> [N, C]."""
-
-    def forward(self, x):
-        return x.flatten(2).mean(dim=2)
 
 
 MAX_OUTPUT = 65_536
@@ -52,8 +43,7 @@ def _pool_infer(name: str, n: int, others: dict[int, str]):
 
 
 def _construct(name: str):
-    cls = getattr(nn, name)
-    return lambda inputs, p: Constructor(cls, dict(p), f"nn.{name}")
+    return lambda inputs, p: Constructor(f"torch.nn.{name}", dict(p), f"nn.{name}")
 
 
 def _window_params(n: int, dilation: bool) -> tuple[Param, ...]:
@@ -167,7 +157,7 @@ GLOBAL_AVGPOOL = LayerSpec(
     name="GlobalAvgPool",
     category="pool",
     doc="Averages over all positions, one value per channel: [N, C, H, W] → [N, C] (a classifier head needs no Flatten).",
-    construct=lambda inputs, p: Constructor(GlobalAvgPool, {}),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.pool.GlobalAvgPool", {}),
     infer=_infer_global,
     flops=no_flops,
 )

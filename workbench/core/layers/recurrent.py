@@ -1,68 +1,15 @@
 """Recurrent layers over [N, T, F] sequences: RNN, LSTM and GRU (batch first).
 
-All three build one wrapper, `Recurrent`, that returns a single tensor: the whole output
+All three build one wrapper, `workbench.core.modules.recurrent.Recurrent`, that returns a single tensor: the whole output
 sequence, or (`output="last"`) the last layer's final hidden state, so a classifier can
 follow directly with a Linear.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, require_float
-
-
-class Recurrent(nn.Module):
-    """An nn.RNN / nn.LSTM / nn.GRU (batch first) that returns one tensor.
-
-    output="sequence": every time step of the last layer, [N, T, H * D].
-    output="last": the last layer's final hidden state, [N, H * D]; for a bidirectional
-    layer the forward and backward final states are concatenated (forward first).
-    """
-
-    def __init__(
-        self,
-        kind,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        bidirectional=False,
-        dropout=0.0,
-        output="sequence",
-        nonlinearity="tanh",
-    ):
-        super().__init__()
-        if kind not in ("RNN", "LSTM", "GRU"):
-            raise ValueError(f"kind must be 'RNN', 'LSTM' or 'GRU', got {kind!r}")
-        if output not in ("sequence", "last"):
-            raise ValueError(f"output must be 'sequence' or 'last', got {output!r}")
-        extra = {"nonlinearity": nonlinearity} if kind == "RNN" else {}
-        self.kind = kind
-        self.output = output
-        self.num_directions = 2 if bidirectional else 1
-        self.rnn = getattr(nn, kind)(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias=bias,
-            batch_first=True,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            **extra,
-        )
-
-    def forward(self, x):
-        out, state = self.rnn(x)
-        if self.output == "sequence":
-            return out
-        h = state[0] if self.kind == "LSTM" else state  # [layers * D, N, H]
-        return h[-self.num_directions :].transpose(0, 1).flatten(1)
-
-    def extra_repr(self):
-        return f"output={self.output!r}"
 
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -124,7 +71,7 @@ def _spec(kind, doc):
         }
         if kind == "RNN":
             kwargs["nonlinearity"] = p["nonlinearity"]
-        return Constructor(Recurrent, kwargs)
+        return Constructor("workbench.core.modules.recurrent.Recurrent", kwargs)
 
     params = [
         Param("hidden_size", INT, 64, "Features in the hidden state (per direction)", min=1, max=65_536),

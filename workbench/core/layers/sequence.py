@@ -12,183 +12,12 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.layers.recurrent import require_sequence
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
 from workbench.core.tensors import FLOAT as FLOAT32
 from workbench.core.tensors import INT as INT64
 from workbench.core.tensors import ShapeError, TensorInfo
-
-
-# ---------------------------------------------------------------------------------------
-# Modules (self-contained: codegen copies their source into a standalone file that has
-# only math, torch, nn and F in scope).
-
-
-class PositionalEncoding(nn.Module):
-    """Adds a position vector to every time step of [N, T, E], then applies dropout.
-
-    kind="sinusoidal": the fixed sin/cos table of "Attention Is All You Need" (any E, odd
-    included); kind="learned": a trained [max_len, E] table. T must not exceed max_len.
-    """
-
-    def __init__(self, d_model, kind="sinusoidal", max_len=512, dropout=0.0):
-        super().__init__()
-        if kind not in ("sinusoidal", "learned"):
-            raise ValueError(f"kind must be 'sinusoidal' or 'learned', got {kind!r}")
-        self.kind = kind
-        self.dropout = nn.Dropout(dropout)
-        if kind == "learned":
-            self.pe = nn.Parameter(torch.zeros(max_len, d_model))
-            nn.init.normal_(self.pe, std=0.02)
-        else:
-            position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
-            div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
-            pe = torch.zeros(max_len, d_model)
-            pe[:, 0::2] = torch.sin(position * div)
-            pe[:, 1::2] = torch.cos(position * div[: d_model // 2])
-            self.register_buffer("pe", pe, persistent=False)
-
-    def forward(self, x):
-        return self.dropout(x + torch.narrow(self.pe, 0, 0, x.shape[1]))
-
-    def extra_repr(self):
-        return f"kind={self.kind!r}, max_len={self.pe.shape[0]}, d_model={self.pe.shape[1]}"
-
-
-class SelfAttention(nn.Module):
-    """Multi-head self-attention over [N, T, E] (batch first); returns only the output.
-
-    causal=True lets step t attend to steps 0..t only.
-    """
-
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, causal=False):
-        super().__init__()
-        self.causal = causal
-        self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
-
-    def forward(self, x):
-        mask = None
-        if self.causal:
-            t = x.shape[1]
-            mask = torch.triu(x.new_ones(t, t, dtype=torch.bool), diagonal=1)
-        out, _ = self.attn(x, x, x, need_weights=False, attn_mask=mask, is_causal=self.causal)
-        return out
-
-    def extra_repr(self):
-        return f"causal={self.causal}"
-
-
-class TransformerEncoderStack(nn.Module):
-    """num_layers nn.TransformerEncoderLayer blocks (batch first) over [N, T, E].
-
-    causal=True masks each step from attending to later ones (GPT-style).
-    """
-
-    def __init__(
-        self,
-        d_model,
-        nhead=4,
-        num_layers=2,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation="relu",
-        layer_norm_eps=1e-5,
-        norm_first=False,
-        bias=True,
-        causal=False,
-    ):
-        super().__init__()
-        self.causal = causal
-        layer = nn.TransformerEncoderLayer(
-            d_model,
-            nhead,
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-            activation=activation,
-            layer_norm_eps=layer_norm_eps,
-            batch_first=True,
-            norm_first=norm_first,
-            bias=bias,
-        )
-        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
-
-    def forward(self, x):
-        mask = None
-        if self.causal:
-            t = x.shape[1]
-            mask = torch.triu(x.new_ones(t, t, dtype=torch.bool), diagonal=1)
-        return self.encoder(x, mask=mask, is_causal=self.causal)
-
-    def extra_repr(self):
-        return f"causal={self.causal}"
-
-
-class TransformerDecoderBlock(nn.Module):
-    """One nn.TransformerDecoderLayer (batch first): self-attention over the target
-    [N, T, E] (causal by default), then attention to the memory [N, S, E], then a
-    feed-forward network."""
-
-    def __init__(
-        self,
-        d_model,
-        nhead=4,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation="relu",
-        layer_norm_eps=1e-5,
-        norm_first=False,
-        bias=True,
-        causal=True,
-    ):
-        super().__init__()
-        self.causal = causal
-        self.layer = nn.TransformerDecoderLayer(
-            d_model,
-            nhead,
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-            activation=activation,
-            layer_norm_eps=layer_norm_eps,
-            batch_first=True,
-            norm_first=norm_first,
-            bias=bias,
-        )
-
-    def forward(self, target, memory):
-        mask = None
-        if self.causal:
-            t = target.shape[1]
-            mask = torch.triu(target.new_ones(t, t, dtype=torch.bool), diagonal=1)
-        return self.layer(target, memory, tgt_mask=mask, tgt_is_causal=self.causal)
-
-    def extra_repr(self):
-        return f"causal={self.causal}"
-
-
-class SequencePool(nn.Module):
-    """Reduces [N, T, F] to [N, F] over time: mean, max, or the last or first step."""
-
-    def __init__(self, mode="mean"):
-        super().__init__()
-        if mode not in ("mean", "max", "last", "first"):
-            raise ValueError(f"mode must be 'mean', 'max', 'last' or 'first', got {mode!r}")
-        self.mode = mode
-
-    def forward(self, x):
-        if self.mode == "mean":
-            return x.mean(dim=1)
-        if self.mode == "max":
-            return x.amax(dim=1)
-        if self.mode == "last":
-            return x[:, -1]
-        return x[:, 0]
-
-    def extra_repr(self):
-        return f"mode={self.mode!r}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,11 +56,33 @@ def _infer_positional(inputs, p):
     return [x]
 
 
+def _attention_inputs(inputs):
+    """(query, key, value, key padding mask or None) from the connected inputs: floats in
+    port order (key defaults to the query, value to the key), then an int64 mask."""
+    floats = [x for x in inputs if x.dtype == FLOAT32]
+    masks = [x for x in inputs if x.dtype != FLOAT32]
+    if len(inputs) > 4 or len(floats) > 3 or len(masks) > 1 or inputs[: len(floats)] != floats:
+        raise ShapeError(
+            "MultiheadAttention takes a query, optionally a key and a value (float [N, S, E]), and last an "
+            f"optional int64 key padding mask [N, S]; got {', '.join(f'{x} {x.dtype}' for x in inputs)}"
+        )
+    q = floats[0]
+    k = floats[1] if len(floats) > 1 else q
+    v = floats[2] if len(floats) > 2 else k
+    return q, k, v, (masks[0] if masks else None)
+
+
 def _infer_attention(inputs, p):
-    (x,) = inputs
-    require_sequence("MultiheadAttention", x, "E")
-    _heads_divide(x.shape[1], p["num_heads"], "num_heads")
-    return [x]
+    q, k, v, mask = _attention_inputs(inputs)
+    require_sequence("MultiheadAttention", q, "E")
+    require_sequence("MultiheadAttention key", k, "E", "S")
+    require_sequence("MultiheadAttention value", v, "E", "S")
+    if k.shape[0] != v.shape[0]:
+        raise ShapeError(f"MultiheadAttention key {k} and value {v} need the same number of steps")
+    if mask is not None and mask.shape != (k.shape[0],):
+        raise ShapeError(f"MultiheadAttention key padding mask must be [N, {k.shape[0]}] (one flag per key step), got {mask}")
+    _heads_divide(q.shape[1], p["num_heads"], "num_heads")
+    return [q]
 
 
 def _infer_encoder(name):
@@ -284,8 +135,10 @@ def _feedforward_flops(t, e, ff):
 
 
 def _attention_flops(inputs, outputs, p):
-    t, e = inputs[0].shape
-    return _self_attention_flops(t, e)
+    q, k, v, _ = _attention_inputs(inputs)
+    (t, e), (s, kdim), vdim = q.shape, k.shape, v.shape[1]
+    keys = s + p["add_bias_kv"] + p["add_zero_attn"]
+    return 4 * t * e * e + 2 * s * e * (kdim + vdim) + 4 * t * keys * e
 
 
 def _encoder_layer_flops(inputs, outputs, p):
@@ -308,31 +161,42 @@ def _decoder_flops(inputs, outputs, p):
 
 
 def _construct_embedding(inputs, p):
-    return Constructor(nn.Embedding, dict(p), "nn.Embedding")
+    return Constructor("torch.nn.Embedding", dict(p), "nn.Embedding")
 
 
 def _construct_positional(inputs, p):
-    return Constructor(PositionalEncoding, {"d_model": inputs[0].shape[-1], **p})
+    return Constructor("workbench.core.modules.sequence.PositionalEncoding", {"d_model": inputs[0].shape[-1], **p})
 
 
 def _construct_attention(inputs, p):
-    return Constructor(SelfAttention, {"embed_dim": inputs[0].shape[-1], **p})
+    q, k, v, _ = _attention_inputs(inputs)
+    e, kdim, vdim = q.shape[-1], k.shape[-1], v.shape[-1]
+    dims = {} if kdim == vdim == e else {"kdim": kdim, "vdim": vdim}
+    return Constructor("workbench.core.modules.attention.Attention", {"embed_dim": e, **p, **dims})
+
+
+def _count_attention(inputs, p):
+    """nn.MultiheadAttention's parameters: packed [3E, E] or separate q/k/v projections, out-projection, bias_k/v."""
+    q, k, v, _ = _attention_inputs(inputs)
+    e, kdim, vdim = q.shape[-1], k.shape[-1], v.shape[-1]
+    total = e * (e + kdim + vdim) + e * e + (4 * e if p["bias"] else 0) + (2 * e if p["add_bias_kv"] else 0)
+    return total, total
 
 
 def _construct_encoder_layer(inputs, p):
     return Constructor(
-        nn.TransformerEncoderLayer,
+        "torch.nn.TransformerEncoderLayer",
         {"d_model": inputs[0].shape[-1], **p, "batch_first": True},
         "nn.TransformerEncoderLayer",
     )
 
 
 def _construct_encoder(inputs, p):
-    return Constructor(TransformerEncoderStack, {"d_model": inputs[0].shape[-1], **p})
+    return Constructor("workbench.core.modules.sequence.TransformerEncoderStack", {"d_model": inputs[0].shape[-1], **p})
 
 
 def _construct_decoder(inputs, p):
-    return Constructor(TransformerDecoderBlock, {"d_model": inputs[0].shape[-1], **p})
+    return Constructor("workbench.core.modules.sequence.TransformerDecoderBlock", {"d_model": inputs[0].shape[-1], **p})
 
 
 # ---------------------------------------------------------------------------------------
@@ -406,16 +270,26 @@ POSITIONAL_ENCODING = LayerSpec(
 MULTIHEAD_ATTENTION = LayerSpec(
     name="MultiheadAttention",
     category="sequence",
-    doc="Self-attention over [N, T, E]: every step looks at all steps (only earlier ones when causal).",
+    doc=(
+        "nn.MultiheadAttention, batch first: the query [N, T, E] attends to the key/value [N, S, kdim/vdim] "
+        "(key defaults to the query: self-attention; value to the key); an optional last int64 input [N, S] "
+        "marks key steps to ignore (non-zero). Output [N, T, E]."
+    ),
     params=(
         Param("num_heads", INT, 4, "Parallel attention heads; must divide the embed dim", min=1, max=1024),
         Param("dropout", FLOAT, 0.0, "Dropout on the attention weights during training", min=0.0, max=1.0),
         Param("bias", BOOL, True, "Learn biases in the input and output projections"),
-        Param("causal", BOOL, False, "Each step attends only to itself and earlier steps (for generating text)"),
+        Param("causal", BOOL, False, "Query step t attends only to key steps 0..t (for generating text)"),
+        Param("add_bias_kv", BOOL, False, "Learn an extra key and value step appended to every sequence"),
+        Param("add_zero_attn", BOOL, False, "Append a step of zeros to the keys and values"),
     ),
     construct=_construct_attention,
     infer=_infer_attention,
     flops=_attention_flops,
+    inputs=1,
+    variadic=True,
+    input_names=("query", "key", "value", "key_padding_mask"),
+    count_params=_count_attention,
 )
 
 TRANSFORMER_ENCODER_LAYER = LayerSpec(
@@ -470,7 +344,7 @@ SEQUENCE_POOL = LayerSpec(
             choices=("mean", "max", "last", "first"),
         ),
     ),
-    construct=lambda inputs, p: Constructor(SequencePool, dict(p)),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.sequence.SequencePool", dict(p)),
     infer=_infer_pool,
     flops=no_flops,  # a reduction or a slice: no multiply-accumulates
 )

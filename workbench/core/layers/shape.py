@@ -4,54 +4,9 @@ from __future__ import annotations
 
 import math
 
-from torch import nn
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.params import INT, SHAPE, Param, ParamError
 from workbench.core.tensors import ShapeError, TensorInfo, format_shape, sample_dim
-
-
-class Reshape(nn.Module):
-    """Reshape each sample to `shape`; the batch dimension is kept."""
-
-    def __init__(self, shape):
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, x):
-        return x.reshape(x.shape[0], *self.shape)
-
-    def extra_repr(self):
-        return f"shape={self.shape}"
-
-
-class Permute(nn.Module):
-    """Reorder dimensions; `dims` is a full permutation with the batch (0) first."""
-
-    def __init__(self, dims):
-        super().__init__()
-        self.dims = tuple(dims)
-
-    def forward(self, x):
-        return x.permute(self.dims)
-
-    def extra_repr(self):
-        return f"dims={self.dims}"
-
-
-class Transpose(nn.Module):
-    """Swap two dimensions."""
-
-    def __init__(self, dim0, dim1):
-        super().__init__()
-        self.dim0 = dim0
-        self.dim1 = dim1
-
-    def forward(self, x):
-        return x.transpose(self.dim0, self.dim1)
-
-    def extra_repr(self):
-        return f"dim0={self.dim0}, dim1={self.dim1}"
 
 
 def _infer_flatten(inputs, p):
@@ -120,7 +75,7 @@ FLATTEN = LayerSpec(
         Param("start_dim", INT, 1, "First dimension to flatten (batch is 0)"),
         Param("end_dim", INT, -1, "Last dimension to flatten"),
     ),
-    construct=lambda inputs, p: Constructor(nn.Flatten, dict(p), "nn.Flatten"),
+    construct=lambda inputs, p: Constructor("torch.nn.Flatten", dict(p), "nn.Flatten"),
     infer=_infer_flatten,
     flops=no_flops,
 )
@@ -130,7 +85,7 @@ RESHAPE = LayerSpec(
     category="shape",
     doc="Reshapes each sample to `shape` (batch implicit; one size may be -1).",
     params=(Param("shape", SHAPE, [-1], "Per-sample target shape, e.g. [16, 7, 7]", min=-1),),
-    construct=lambda inputs, p: Constructor(Reshape, {"shape": list(p["shape"])}),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.shape.Reshape", {"shape": list(p["shape"])}),
     infer=_infer_reshape,
     flops=no_flops,
     check=_check_reshape,
@@ -141,7 +96,7 @@ PERMUTE = LayerSpec(
     category="shape",
     doc="Reorders dimensions, e.g. [0, 2, 1] turns [N, C, T] into [N, T, C].",
     params=(Param("dims", SHAPE, [0, 2, 1], "A permutation of all dimensions, batch (0) first", min=-8),),
-    construct=lambda inputs, p: Constructor(Permute, {"dims": [d % inputs[0].rank for d in p["dims"]]}),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.shape.Permute", {"dims": [d % inputs[0].rank for d in p["dims"]]}),
     infer=_infer_permute,
     flops=no_flops,
 )
@@ -154,7 +109,7 @@ TRANSPOSE = LayerSpec(
         Param("dim0", INT, 1, "First dimension (batch is 0)"),
         Param("dim1", INT, 2, "Second dimension"),
     ),
-    construct=lambda inputs, p: Constructor(Transpose, dict(p)),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.shape.Transpose", dict(p)),
     infer=_infer_transpose,
     flops=no_flops,
 )

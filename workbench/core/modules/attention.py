@@ -22,9 +22,13 @@ class Attention(nn.Module):
             add_zero_attn=add_zero_attn, kdim=kdim, vdim=vdim, batch_first=True,
         )
 
-    def forward(self, query, key=None, value=None, key_padding_mask=None):
-        key = query if key is None else key
-        value = key if value is None else value
+    def forward(self, query, *rest):
+        """query, then optionally key and value (float), then optionally the integer mask."""
+        floats = [t for t in rest if t.is_floating_point()]
+        masks = [t for t in rest if not t.is_floating_point()]
+        key = floats[0] if floats else query
+        value = floats[1] if len(floats) > 1 else key
+        key_padding_mask = masks[0] if masks else None
         mask = None
         if self.causal:
             t, s = query.shape[1], key.shape[1]
