@@ -99,7 +99,8 @@ def test_summary_table(capsys):
     lines = out.splitlines()
     assert lines[0] == "digits-cnn"
     header = lines[1].split()
-    assert header[:2] == ["node", "type"] and "output shape" in lines[1] and header[-2:] == ["params", "FLOPs"]
+    assert header[:2] == ["node", "type"] and "output shape" in lines[1]
+    assert header[4:9] == ["params", "MACs", "FLOPs", "FLOPs", "by"] and "act mem fp32" in lines[1]
     rows = {line.split()[0]: line for line in lines[3:14]}
     for node_id in ("image", "conv1", "bn1", "relu1", "pool1", "conv2", "relu2", "gap", "fc", "out"):
         assert node_id in rows, node_id
@@ -121,7 +122,9 @@ def test_summary_json_schema(path, capsys):
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert sorted(n["id"] for n in report["nodes"]) == sorted(n["id"] for n in doc["graph"]["nodes"])
     for node in report["nodes"]:
-        assert set(node) == {"id", "type", "shape", "output_shapes", "params", "flops"}
+        assert set(node) == {"id", "type", "shape", "output_shapes", "params", "macs", "flops", "flops_source",
+                             "parameter_bytes", "activation_bytes"}
+        assert node["flops_source"] in ("formula", "counted") and node["macs"] * 2 == node["flops"]
         assert isinstance(node["id"], str) and isinstance(node["type"], str)
         assert type(node["params"]) is int and (node["flops"] is None or type(node["flops"]) is int)
         if node["type"] != "Output":  # lists of ints, the batch dimension null
@@ -130,8 +133,7 @@ def test_summary_json_schema(path, capsys):
         else:
             assert node["shape"] is None and node["output_shapes"] == []
     assert report["total_params"] == sum(n["params"] for n in report["nodes"])
-    if report["total_flops"] is not None:
-        assert report["total_flops"] == sum(n["flops"] for n in report["nodes"])
+    assert report["total_flops"] == sum(n["flops"] for n in report["nodes"]) == 2 * report["total_macs"]
 
 
 def test_summary_of_a_graph_with_errors_prints_diagnostics(tmp_path, capsys):

@@ -78,14 +78,14 @@ def cmd_summary(args) -> int:
     warnings = _memory_warnings(project, summary)
     size = token_model_size(graph, result, summary, facts.get("corpus_tokens"))
     if args.json:
-        doc = summary.to_json()
+        doc = summary.to_json(project.training)
         if size is not None:
             doc["token_model"] = size.to_json()
         print(json.dumps(doc))
         _print_diagnostics(warnings, sys.stderr)
     else:
         print(f"{project.name}")
-        print(summary.table())
+        print(summary.table(project.training))
         for line in size.lines() if size is not None else ():
             print(line)
         _print_diagnostics([*result.diagnostics, *warnings], sys.stdout)

@@ -180,7 +180,8 @@ class Inspector(QScrollArea):
         outs = result.outputs.get(self.node_id)
         text_in = ", ".join(str(i) if i is not None else "?" for i in ins) or "—"
         text_out = ", ".join(str(o) for o in outs) if outs else ("—" if outs == () else "?")
-        self.io_label.setText(f"in {text_in}  →  out {text_out}")
+        figures = _figures(self.document, self.node_id)
+        self.io_label.setText(f"in {text_in}  →  out {text_out}" + (f"\n{figures}" if figures else ""))
         general = []
         for row in self.rows.values():
             row.model_error = None
@@ -242,3 +243,11 @@ class Inspector(QScrollArea):
         if self.node_id is not None:
             self.document.push(SetParams(self.node_id, {name: None}))
             self.document.seal()
+
+
+def _figures(document, node_id: str) -> str | None:
+    """Parameters, MACs/FLOPs and memory of the node, as the summary dock counts them."""
+    try:
+        return document.summary().node_text(node_id, document.project.training)
+    except Exception:  # the summary dock says why
+        return None

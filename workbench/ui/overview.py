@@ -37,13 +37,16 @@ def project_overview(document) -> str:
         summary = document.summary()
         params = f"{summary.total_params:,} ({summary.trainable_params:,} trainable)"
         flops = fmt_count(summary.total_flops) if summary.total_flops is not None else "n/a"
+        macs = fmt_count(summary.total_macs) if summary.total_macs is not None else "n/a"
+        at = summary.per_sample().removeprefix("per sample")
     except Exception:
-        params, flops = "?", "?"
+        params, flops, macs, at = "?", "?", "?", ""
     model = [
         ("layers", len(project.graph)),
         ("links", len(project.graph.edges)),
         ("parameters", params),
-        ("FLOPs / sample", flops),
+        ("MACs / sample" + at, macs),
+        ("FLOPs / sample" + at, flops),
         ("problems", f"{errors} error(s), {warnings} warning(s)" if errors or warnings else "none"),
     ]
     data = project.data

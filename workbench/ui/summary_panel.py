@@ -1,12 +1,19 @@
-"""The model summary table (node, type, output shape, params, FLOPs, totals), live."""
+"""The model summary table (node, type, output shape, params, MACs, FLOPs, memory, totals), live.
+
+Each FLOPs figure says where it came from ("formula" or "counted" by torch); the totals
+name the input size they are per, and the footer estimates training memory at the
+project's batch size, refreshed after every edit of the training settings too.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-COLUMNS = ("Node", "Type", "Output shape", "Params", "FLOPs")
+COLUMNS = ("Node", "Type", "Output shape", "Params", "MACs", "FLOPs", "FLOPs by", "Param mem", "Act mem fp32",
+           "Act mem")  # the last one names the training dtype (core.summary.NodeStats.cells)
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+LEFT_COLUMNS = (0, 1, 2, 6)
 
 
 class SummaryPanel(QWidget):
@@ -25,6 +32,8 @@ class SummaryPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.totals = QLabel(self)
+        self.totals.setWordWrap(True)
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table)
@@ -35,9 +44,15 @@ class SummaryPanel(QWidget):
     def set_document(self, document) -> None:
         if self.document is not None:
             self.document.inferred.disconnect(self.refresh)
+            self.document.undo_stack.indexChanged.disconnect(self._settings_maybe_changed)
         self.document = document
         document.inferred.connect(self.refresh)
+        document.undo_stack.indexChanged.connect(self._settings_maybe_changed)
         self.refresh()
+
+    def _training(self) -> dict:
+        training = self.document.project.training
+        return training if isinstance(training, dict) else {}
 
     def refresh(self, *_args) -> None:
         try:
@@ -46,16 +61,18 @@ class SummaryPanel(QWidget):
             self.table.setRowCount(0)
             self.totals.setText(f"Summary unavailable: {exc}")
             return
+        from workbench.core.training_memory import training_dtype
+
+        dtype = training_dtype(self._training())[0]
+        self.table.setHorizontalHeaderItem(9, QTableWidgetItem(f"Act mem {dtype}"))
         self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(summary.nodes))
         for row, stats in enumerate(summary.nodes):
-            flops = "n/a" if stats.flops is None else f"{stats.flops:,}"
-            params = "" if stats.params is None else f"{stats.params:,}"
-            for col, text in enumerate((stats.id, stats.type, stats.shape, params, flops)):
+            for col, text in enumerate(stats.cells(dtype)):
                 item = self.table.item(row, col)
                 if item is None:
                     item = QTableWidgetItem()
-                    if col >= 3:
+                    if col not in LEFT_COLUMNS:
                         item.setTextAlignment(RIGHT)
                     self.table.setItem(row, col, item)
                 if item.text() != text:
@@ -64,13 +81,29 @@ class SummaryPanel(QWidget):
         if self.table.columnWidth(0) < 60 or not getattr(self, "_sized", False):
             self.table.resizeColumnsToContents()
             self._sized = True
-        total_flops = "n/a" if summary.total_flops is None else f"{summary.total_flops:,}"
-        text = (f"Total: {summary.total_params:,} parameters ({summary.trainable_params:,} trainable) · "
-                f"{total_flops} FLOPs per sample")
-        from workbench.core.lm_size import token_model_size
+        self._show_totals(summary)
 
+    def _settings_maybe_changed(self, *_args) -> None:
+        """An undo step may have changed the batch size or optimizer the footer is for."""
+        try:
+            self._show_totals(self.document.summary())
+        except Exception:  # refresh() says why on the next inference
+            return
+
+    def _show_totals(self, summary) -> None:
+        from workbench.core.lm_size import token_model_size
+        from workbench.core.summary import si
+
+        if summary.total_flops is None:
+            compute = "MACs n/a · FLOPs n/a"
+        else:
+            counted = f"; {summary.counted} counted by torch" if summary.counted else ""
+            compute = (f"{si(summary.total_macs)}MACs · {si(summary.total_flops)}FLOPs (2 × MACs{counted}) "
+                       f"{summary.per_sample()}")
+        lines = [f"Total: {summary.total_params:,} parameters ({summary.trainable_params:,} trainable) · {compute}",
+                 summary.training_memory(self._training()).line().capitalize()]
         size = token_model_size(self.document.graph, self.document.result, summary)
-        self.totals.setText("\n".join([text, *size.lines()[:2]]) if size is not None else text)
+        self.totals.setText("\n".join([*lines, *size.lines()[:2]]) if size is not None else "\n".join(lines))
 
     def rows(self) -> list[list[str]]:
         return [
@@ -81,3 +114,4 @@ class SummaryPanel(QWidget):
         item = self.table.item(row, 0)
         if item is not None:
             self.node_clicked.emit(item.text())
+
