@@ -250,6 +250,15 @@ def _use_model(args, run, errors) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args) -> int:
+    from workbench.search.command import SweepError, sweep
+
+    try:
+        return sweep(args, _load)
+    except SweepError as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -267,6 +276,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
     "generate": (cmd_generate, "continue a prompt with a trained token model (PyTorch weights or an ONNX file)"),
     "predict": (cmd_predict, "run a trained model on your own images, audio, text or CSV rows"),
+    "sweep": (cmd_sweep, "search hyperparameters and architecture with Optuna (the project's search section)"),
 }
 
 
@@ -361,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("-o", "--output", required=True, help="the .wbproj file to write")
     _add_generate(sub)
     _add_predict(sub)
+    from workbench.search.command import add_arguments as add_sweep_arguments  # torch- and optuna-free
+
+    add_sweep_arguments(sub.add_parser("sweep", help=COMMANDS["sweep"][1]))
     return parser
 
 

@@ -1,0 +1,158 @@
+"""The Optuna side of a sweep: storage, study, sampler, pruner and distributions.
+
+A study lives in an RDB storage (an SQLite file beside the project unless --storage
+names another), so any number of worker processes, on this machine or others, join it
+by URL and Optuna hands each of them different trials. Samplers and pruners are not kept
+in the storage: every worker builds its own from the project's search section.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from workbench.search.space import Dimension, SearchSpec
+
+__all__ = ["StudyError", "default_storage", "storage_of", "open_study", "distributions", "counted_trials",
+           "fail_orphans", "REASON", "STOPPED", "HOST", "PID", "RUN_DIR"]
+
+# Trial user attributes written by the runner
+REASON, HOST, PID, RUN_DIR = "fail_reason", "host", "pid", "run_dir"
+STOPPED = "stopped"
+SQLITE_TIMEOUT_S = 60  # workers write the same file: wait for its lock instead of failing
+
+
+class StudyError(Exception):
+    """The storage cannot be opened or the study does not fit the search section."""
+
+
+def default_storage(project_path: Path) -> str:
+    """`sqlite:///<folder>/<stem>.sweep.db`, beside the project file."""
+    path = Path(project_path).resolve()
+    return f"sqlite:///{path.with_name(path.stem + '.sweep.db')}"
+
+
+def storage_of(url: str) -> optuna.storages.BaseStorage:
+    if not isinstance(url, str) or "://" not in url:
+        raise StudyError(f"--storage must be a database URL such as sqlite:///sweep.db or postgresql://host/db, "
+                         f"got {url!r}")
+    kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy and drivers raise their own kinds
+        raise StudyError(f"cannot open the study storage {url}: {_first_line(exc)}") from None
+
+
+def open_study(spec: SearchSpec, storage: str | optuna.storages.BaseStorage, name: str,
+               create: bool = True) -> optuna.Study:
+    """The study `name` in `storage` with this worker's sampler and pruner (created when missing
+    and `create`); refuses one that optimises the other way."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    store = storage_of(storage) if isinstance(storage, str) else storage
+    sampler, pruner = build_sampler(spec), build_pruner(spec)
+    try:
+        if create:
+            study = optuna.create_study(storage=store, study_name=name, direction=spec.direction,
+                                        sampler=sampler, pruner=pruner, load_if_exists=True)
+        else:
+            study = optuna.load_study(study_name=name, storage=store, sampler=sampler, pruner=pruner)
+    except KeyError:
+        raise StudyError(f"no study named {name!r} in {_url(storage)}") from None
+    wanted = optuna.study.StudyDirection.MAXIMIZE if spec.direction == "maximize" else optuna.study.StudyDirection.MINIMIZE
+    if study.direction != wanted:
+        raise StudyError(f"study {name!r} in {_url(storage)} was created to {study.direction.name.lower()}; the "
+                         f"search section says {spec.direction}: use another --study name")
+    return study
+
+
+def build_sampler(spec: SearchSpec) -> optuna.samplers.BaseSampler:
+    seed = spec.seed
+    if spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.sampler == "grid":
+        return optuna.samplers.GridSampler({k: grid_values(d) for k, d in spec.space.items()}, seed=seed)
+    if spec.sampler == "cmaes":
+        try:
+            import cmaes  # noqa: F401 - Optuna's CMA-ES needs the cmaes package
+        except ImportError:
+            raise StudyError("the CMA-ES sampler needs the 'cmaes' package: pip install cmaes "
+                             "(or choose tpe or random)") from None
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def build_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if spec.pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    return optuna.pruners.NopPruner()
+
+
+def grid_values(dim: Dimension) -> list:
+    if dim.type == "categorical":
+        return list(dim.choices)
+    step = dim.step if dim.step is not None else 1
+    count = int(round((dim.high - dim.low) / step)) + 1
+    return [dim.low + i * step if dim.type == "int" else float(dim.low + i * step) for i in range(count)]
+
+
+def distributions(spec: SearchSpec) -> dict:
+    out = {}
+    for key, d in spec.space.items():
+        if d.type == "categorical":
+            out[key] = CategoricalDistribution(list(d.choices))
+        elif d.type == "int":
+            out[key] = IntDistribution(d.low, d.high, log=d.log, step=d.step or 1)
+        else:
+            out[key] = FloatDistribution(d.low, d.high, log=d.log, step=d.step)
+    return out
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that use up the budget: finished ones and those running, less the ones a stop
+    cut short (a resumed sweep runs those again)."""
+    count = 0
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.FAIL and t.user_attrs.get(REASON) == STOPPED:
+            continue
+        if t.state != TrialState.WAITING:
+            count += 1
+    return count
+
+
+def fail_orphans(study: optuna.Study) -> int:
+    """Mark as stopped the RUNNING trials a process of this machine left behind when it was
+    killed (its pid is gone); trials running elsewhere are left alone."""
+    host, fixed = socket.gethostname(), 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = t.user_attrs.get(PID)
+        if t.user_attrs.get(HOST) == host and isinstance(pid, int) and not _alive(pid):
+            study._storage.set_trial_user_attr(t._trial_id, REASON, STOPPED)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            fixed += 1
+    return fixed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _url(storage) -> str:
+    return storage if isinstance(storage, str) else getattr(storage, "url", "the storage")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
