@@ -145,6 +145,14 @@ def cmd_train(args) -> int:
     from workbench.training.session import SetupError
 
     project = _load(args.file)
+    if args.download:
+        from workbench.data import DataError
+        from workbench.data.download_console import download_for
+
+        try:
+            download_for(project)
+        except DataError as exc:
+            raise UserError(str(exc)) from None
     try:
         return commands.train(project, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                               runs_dir=args.runs_dir, resume=args.resume, as_json=args.json,
@@ -315,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-tensorboard", action="store_true",
                        help="write no TensorBoard event files in the run folder (default: the project's "
                        "training.tensorboard, on)")
+    train.add_argument("--download", action="store_true",
+                       help="first download the data set the project names if it is missing (MNIST, CIFAR-10...)")
+    train.add_argument("--events", metavar="HOST:PORT", help=argparse.SUPPRESS)  # the GUI's event channel
     runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
     runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
     runs.add_argument("--json", action="store_true", help="print one JSON object per run (with --diff: the diff)")

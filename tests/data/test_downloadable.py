@@ -12,7 +12,8 @@ MNIST_INPUT = {"image": TensorInfo((1, 28, 28))}
 
 
 def vision(base, inputs=MNIST_INPUT, **params):
-    return load_data({"source": "torchvision", "params": {"name": "MNIST", **params}, "val_fraction": 0.25}, inputs, 0, base)
+    params = {"name": "MNIST", "root": "data", **params}
+    return load_data({"source": "torchvision", "params": params, "val_fraction": 0.25}, inputs, 0, base)
 
 
 @pytest.mark.parametrize("name", ["MNIST", "FashionMNIST", "CIFAR10"])
@@ -20,7 +21,8 @@ def test_missing_files_say_where_to_put_them(tmp_path, name):
     section = {"source": "torchvision", "params": {"name": name, "root": "datasets"}}
     with pytest.raises(DataError) as info:
         load_data(section, {}, 0, tmp_path)
-    assert str(info.value) == f"{name} not found under {tmp_path / 'datasets'}; put the files there or set download: true"
+    assert str(info.value) == (f"{name} not found in {tmp_path / 'datasets'}; run `workbench train --download PROJECT` "
+                               "or press Download in the Data dock")
     assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").rglob("*.gz"))
 
 
@@ -69,12 +71,13 @@ def test_speechcommands_missing(tmp_path):
 def test_speechcommands_from_a_local_tree(tmp_path):
     fake_speechcommands(tmp_path / "data")
     inputs = {"wave": TensorInfo((1, 1000))}
-    bundle = load_data({"source": "speechcommands", "params": {"labels": ["yes", "no"]}}, inputs, 0, tmp_path)
+    bundle = load_data({"source": "speechcommands", "params": {"root": "data", "labels": ["yes", "no"]}}, inputs, 0, tmp_path)
     assert bundle.classes == ["no", "yes"] and bundle.source == "SpeechCommands"
     (x,), y = bundle.train_tensors
     assert x.shape == (2, 1, 1000) and sorted(y.tolist()) == [0, 1]  # the third clip of each word trains
     assert len(bundle.val) == 2  # the first clip of each word validates
-    everything = load_data({"source": "speechcommands", "params": {"use_test_split": False}, "val_fraction": 0.5}, inputs, 0, tmp_path)
+    everything = load_data({"source": "speechcommands", "params": {"root": "data", "use_test_split": False}, "val_fraction": 0.5},
+                           inputs, 0, tmp_path)
     assert everything.classes == ["no", "up", "yes"] and len(everything.train) + len(everything.val) == 3
     with pytest.raises(DataError, match="data.params.labels names words SpeechCommands does not have: maybe"):
-        load_data({"source": "speechcommands", "params": {"labels": ["maybe"]}}, inputs, 0, tmp_path)
+        load_data({"source": "speechcommands", "params": {"root": "data", "labels": ["maybe"]}}, inputs, 0, tmp_path)

@@ -16,14 +16,14 @@ def test_the_default_data_section_loads_the_digits():
 
 
 def test_the_issue_lists_every_source():
-    assert set(SOURCES) == {"digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "speechcommands", "text_csv", "text_corpus"}
+    assert set(SOURCES) == {"digits", "mnist_sample", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "speechcommands", "text_csv", "text_corpus"}
 
 
 @pytest.mark.parametrize(
     "section, message",
     [
         ([], "the data section must be an object"),
-        ({}, "data.source None is not a known source; choose one of digits, synthetic"),
+        ({}, "data.source None is not a known source; choose one of digits, mnist_sample, synthetic"),
         ({"source": "mnist"}, "data.source 'mnist' is not a known source"),
         ({"source": "digits", "params": [1]}, "data.params must be an object of named values"),
         ({"source": "digits", "val_fraction": 1}, "data.val_fraction must be a number from 0"),

@@ -13,7 +13,7 @@ from workbench.cli import main
 from workbench.core.project import load_project, project_from_dict, save_project
 from workbench.core.tensors import TensorInfo
 from workbench.data import DataError, describe_paths, load_data
-from workbench.data.paths import data_base_dir, resolve_data_path
+from workbench.data.paths import data_base_dir, default_datasets_root, resolve_data_path
 from workbench.paths import EXAMPLES
 from tests.gui.conftest import dialogs, make_window, runs_dir  # noqa: F401 - the GUI fixtures, for the dock test
 
@@ -145,7 +145,7 @@ def test_a_download_gets_the_resolved_root(tmp_path, elsewhere, recorder, source
     (tmp_path / "real-data").mkdir()
     (base / "data").symlink_to(tmp_path / "real-data")  # the root itself may be a link: shown resolved
     with pytest.raises(DataError, match=f"could not download .* to {tmp_path / 'real-data'}: "):
-        load_data({"source": source, "params": {**params, "download": True}}, {}, 0, base)
+        load_data({"source": source, "params": {**params, "root": "data", "download": True}}, {}, 0, base)
     assert recorder == [(str(tmp_path / "real-data"), True)]
     assert not (elsewhere / "data").exists()
 
@@ -165,12 +165,12 @@ def test_a_link_inside_the_root_cannot_carry_a_download_elsewhere(tmp_path, reco
     link = root / inside
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(outside)
-    section = {"source": source, "params": {**params, "download": True}}
+    section = {"source": source, "params": {**params, "root": "data", "download": True}}
     with pytest.raises(DataError, match=f"data.params.root: {link} is a symbolic link .*writes only under {root}"):
         load_data(section, {}, 0, tmp_path / "project")
     assert recorder == [] and list(outside.iterdir()) == []
     section["params"]["download"] = False  # reading through a link is fine: nothing is written
-    with pytest.raises(DataError, match="not found under"):
+    with pytest.raises(DataError, match="not found (in|under)"):
         load_data(section, {}, 0, tmp_path / "project")
 
 
@@ -185,14 +185,15 @@ def test_a_root_that_is_a_file_is_refused(tmp_path, recorder, source, params, do
 
 
 def test_the_examples_still_load_from_their_own_folder(tmp_path, monkeypatch):
-    """The bundled examples' data sections: synthetic and digits load, torchvision ones name
-    the root beside the example (never the cwd) and fetch nothing without download."""
+    """The bundled examples' data sections: torchvision ones name no root, so they read the
+    per-user datasets folder (never the cwd, never the installation) and fetch nothing
+    without download."""
     monkeypatch.chdir(tmp_path)
     for path in sorted(EXAMPLES.glob("*.wbproj")):
         project = load_project(path)
         if project.data["source"] != "torchvision":
             continue
-        with pytest.raises(DataError, match=f"not found under {data_base_dir(path) / 'data'}; put the files there"):
+        with pytest.raises(DataError, match=f"not found in {default_datasets_root()}; run `workbench train --download"):
             load_data(project.data, {}, 0, data_base_dir(path))
     assert list(tmp_path.iterdir()) == []
 

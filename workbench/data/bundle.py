@@ -12,21 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from torch.utils.data import Dataset
-
 from workbench.core.tensors import TensorInfo
+from workbench.data.errors import DataError  # noqa: F401  (re-exported: the sources raise it from here)
 
 TASKS = ("classification", "sequence", "regression", "reconstruction")
 
 
-class DataError(Exception):
-    """The data cannot be used as configured; the message says what to change."""
-
-
 @dataclass
 class DataBundle:
-    train: Dataset
-    val: Dataset | None
+    train: "Dataset"  # torch.utils.data.Dataset (not imported: reading DataError needs no torch)
+    val: "Dataset | None"
     task: str
     input_names: tuple[str, ...]
     classes: list[str] | None = None  # class names, for classification and sequence tasks

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.text import shorten
-from workbench.data.bundle import DataError
+from workbench.data.errors import DataError
 from workbench.data.paths import path_kind, resolve_data_path
 
 _MISSING = object()

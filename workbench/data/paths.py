@@ -15,11 +15,19 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from workbench.data.bundle import DataError
+from workbench.data.errors import DataError
 
-__all__ = ["DEFAULT_ROOT", "data_base_dir", "rebase_data_paths", "resolve_data_path", "path_kind", "check_download_root"]
+__all__ = ["default_datasets_root", "data_base_dir", "rebase_data_paths", "resolve_data_path", "path_kind", "check_download_root"]
 
-DEFAULT_ROOT = "data"  # the root torchvision and SpeechCommands read (and download into) by default
+
+
+def default_datasets_root() -> Path:
+    """Where torchvision and SpeechCommands sets are read from (and downloaded into) when the
+    data section names no `root`: one folder per user, so every project and every copy of a
+    bundled example shares one download, and nothing is written into the installation."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("model-workbench")) / "datasets"
 
 
 def data_base_dir(project_path: str | os.PathLike | None) -> Path:

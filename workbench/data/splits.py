@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from workbench.data.bundle import DataError
+from workbench.data.errors import DataError
+
+if TYPE_CHECKING:  # read_val_fraction is used where torch is not loaded yet (data facts, the Data dock)
+    import torch
 
 DEFAULT_VAL_FRACTION = 0.2
 
@@ -20,6 +23,8 @@ def read_val_fraction(data_cfg: dict) -> float:
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(train, val) index tensors. Both sides keep at least one sample when n >= 2."""
+    import torch
+
     generator = torch.Generator().manual_seed(int(seed))
     order = torch.randperm(n, generator=generator)
     n_val = round(n * val_fraction)

@@ -22,6 +22,7 @@ class Template:
     path: Path | None  # None: the blank model
     name: str
     description: str
+    download: str = ""  # "needs a download (N MB)", or "" when the data is here
 
 
 def describe(doc: dict) -> str:
@@ -56,8 +57,16 @@ def bundled_templates() -> list[Template]:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        found.append(Template(path, str(doc.get("name") or path.stem), describe(doc)))
+        found.append(Template(path, str(doc.get("name") or path.stem), describe(doc), download_note(doc, path)))
     return found
+
+
+def download_note(doc: dict, path: Path) -> str:
+    """"needs a download (N MB)" when the example's data set is not on this machine yet."""
+    from workbench.data.download import pending_download
+
+    download = pending_download(doc.get("data"), path.parent)
+    return download.label if download is not None else ""
 
 
 def blank_project():
@@ -79,7 +88,8 @@ class TemplateGallery(QDialog):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         for template in bundled_templates():
-            item = QListWidgetItem(f"{template.name}\n{template.description}")
+            note = f" — {template.download}" if template.download else ""
+            item = QListWidgetItem(f"{template.name}{note}\n{template.description}")
             item.setData(PATH_ROLE, str(template.path) if template.path else BLANK)
             item.setToolTip(template.description)
             self.list.addItem(item)

@@ -7,6 +7,7 @@ import importlib
 
 SOURCES = {
     "digits": "digits",
+    "mnist_sample": "mnist_sample",
     "synthetic": "synthetic",
     "torchvision": "vision",
     "image_folder": "image_folder",

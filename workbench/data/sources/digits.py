@@ -7,6 +7,8 @@ target. Items are [1, 8, 8] float32 images. The file is made by scripts/make_dig
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -19,13 +21,18 @@ DIGITS_FILE = RESOURCES / "datasets" / "digits.npz"
 CLASSES = [str(d) for d in range(10)]
 
 
-def read_digits(path=DIGITS_FILE) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 [1797, 8, 8] with values 0..16, labels uint8 [1797])."""
+def read_bundled(path: Path, script: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of a dataset file that ships with the app (made by `script`)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             return archive["images"], archive["labels"]
     except (OSError, KeyError, ValueError) as exc:
-        raise DataError(f"the bundled digits file {path} is missing or damaged ({exc}); rebuild it with scripts/make_digits.py") from exc
+        raise DataError(f"the bundled data file {path} is missing or damaged ({exc}); rebuild it with {script}") from exc
+
+
+def read_digits(path=DIGITS_FILE) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 [1797, 8, 8] with values 0..16, labels uint8 [1797])."""
+    return read_bundled(path, "scripts/make_digits.py")
 
 
 def load(request: Request) -> DataBundle:

@@ -1,6 +1,7 @@
 """`speechcommands`: torchaudio's SPEECHCOMMANDS (v0.02) from a local root folder.
 
-params: root ("data", relative to the project's folder; the files live in
+params: root (relative to the project's folder; default: the per-user datasets folder,
+data/paths.default_datasets_root; the files live in
 <root>/SpeechCommands/speech_commands_v0.02/), download (false: never fetches unless asked;
 when asked, writes only under the root), labels (a list of words to keep, e.g.
 ["yes", "no"]; default all 35), sample_rate (16000), use_test_split (true: validate on
@@ -13,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.data.bundle import DataBundle, DataError
-from workbench.data.paths import DEFAULT_ROOT, check_download_root
+from workbench.data.paths import check_download_root, default_datasets_root
 from workbench.data.request import Request
 from workbench.data.sources.audio import WavSet, wav_bundle
 from workbench.data.sources.waveforms import clip_shape
@@ -50,7 +51,7 @@ def clips(dataset, root: Path) -> list[tuple[str, str]]:
 def load(request: Request) -> DataBundle:
     params = request.params
     params.check_known({"root", "download", "labels", "sample_rate", "use_test_split"})
-    root = params.path("root", request.base_dir, default=DEFAULT_ROOT, kind="folder", exists=False)
+    root = params.path("root", request.base_dir, default=str(default_datasets_root()), kind="folder", exists=False)
     download = params.bool("download", False)
     if download:
         check_download_root(root, DOWNLOAD_WRITES, params.field("root"))

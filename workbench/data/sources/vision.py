@@ -1,7 +1,10 @@
 """`torchvision`: MNIST, FashionMNIST or CIFAR10 from a local folder.
 
-params: name (required), root ("data", relative to the project's folder; see data/paths.py),
-download (false: never fetches unless asked; when asked, writes only under the root),
+params: name (required), root (relative to the project's folder; default: the per-user
+datasets folder that every project shares, see data/paths.default_datasets_root),
+download (false: never fetches unless asked; when asked, writes only under the root; the
+Data dock's Download button and `workbench train --download` fetch with progress, see
+data/download.py),
 use_test_split (true: validate on the dataset's own test set; false: split the training set
 by val_fraction), resize ([H, W], a number, or true for the
 Input's H x W; default: the native size), normalize (true: the dataset's usual per-channel
@@ -17,7 +20,7 @@ import torch
 
 from workbench.core.tensors import INT, TensorInfo
 from workbench.data.bundle import DataBundle, DataError
-from workbench.data.paths import DEFAULT_ROOT, check_download_root
+from workbench.data.paths import check_download_root, default_datasets_root
 from workbench.data.request import Request, dataset_bundle, tensor_bundle
 from workbench.data.sources.images import UInt8ImageSet, convert, fits_in_memory
 from workbench.data.splits import split_indices
@@ -43,7 +46,9 @@ def open_dataset(name: str, root: Path, train: bool, download: bool):
         return cls(str(root), train=train, download=download)
     except Exception as exc:  # torchvision raises RuntimeError, URLError, OSError...
         if not download:
-            raise DataError(f"{name} not found under {root}; put the files there or set download: true") from exc
+            from workbench.data.download import download_hint
+
+            raise DataError(download_hint(name, root)) from exc
         raise DataError(f"could not download {name} to {root}: {exc}") from exc
 
 
@@ -79,7 +84,7 @@ def load(request: Request) -> DataBundle:
     params = request.params
     params.check_known({"name", "root", "download", "use_test_split", "resize", "normalize"})
     name = params.str("name", choices=list(DATASETS))
-    root = params.path("root", request.base_dir, default=DEFAULT_ROOT, kind="folder", exists=False)
+    root = params.path("root", request.base_dir, default=str(default_datasets_root()), kind="folder", exists=False)
     download = params.bool("download", False)
     if download:
         check_download_root(root, DOWNLOAD_WRITES[name], params.field("root"))

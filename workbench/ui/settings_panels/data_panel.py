@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.data.paths import DEFAULT_ROOT, data_base_dir, path_kind, resolve_data_path
+from workbench.data.paths import data_base_dir, default_datasets_root, path_kind, resolve_data_path
 from workbench.ui.settings_panels.common import SectionCommand, vertical_scroller
 from workbench.ui.settings_panels.data_check import CheckJob, CheckResult, DataChecker, sized_graph_copy
+from workbench.ui.settings_panels.download_row import DownloadRow
 from workbench.ui.settings_panels.preview import DataPreview
 
-SOURCES = ["digits", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands",
+SOURCES = ["digits", "mnist_sample", "synthetic", "torchvision", "image_folder", "csv", "audio_folder", "text_csv", "speechcommands",
            "text_corpus"]
 # kept here (not imported) so the panel never pulls a source module in: workbench.data.sources.synthetic.KINDS
 SYNTHETIC_KINDS = ["moons", "circles", "spirals", "sine", "waveforms", "shapes", "sequences", "copy", "reverse"]
@@ -48,6 +49,7 @@ AUGMENTS = ["random_crop", "horizontal_flip", "rotation", "color_jitter", "time_
 # source -> [(param, label, kind, default/choices)]; kinds: bool, int, choice, folder, file, column
 FIELDS = {
     "digits": [("normalize", "Normalize", "bool", True)],
+    "mnist_sample": [("normalize", "Normalize", "bool", True)],
     "synthetic": [("kind", "Kind", "choice", SYNTHETIC_KINDS), ("n", "Samples", "int", 2000)],
     "torchvision": [("name", "Dataset", "choice", VISION_SETS), ("root", "Folder", "folder", None),
                     ("download", "Download if missing", "bool", False)],
@@ -95,6 +97,8 @@ class DataPanel(QWidget):
         self.params_form.setContentsMargins(0, 0, 0, 0)
         self.download_note = QLabel()  # where a download would write (sources that can download)
         self.download_note.setObjectName("data_download")
+        self.download_row = DownloadRow()  # "needs a download (N MB)" and the Download button
+        self.download_row.downloaded.connect(lambda: self.check(reload=True))
         self.paths_note = QLabel()  # the absolute paths the latest check read
         self.paths_note.setObjectName("data_paths")
         for note in (self.download_note, self.paths_note):
@@ -130,6 +134,7 @@ class DataPanel(QWidget):
         form.addRow("Source", self.source)
         form.addRow(self.params_box)
         form.addRow(self.download_note)
+        form.addRow(self.download_row)
         form.addRow("Validation fraction", self.val_fraction)
         form.addRow("Augmentation", self.augment_list)
         form.addRow(self._wrap(aug_row))  # full width: the dock may be narrow
@@ -231,6 +236,7 @@ class DataPanel(QWidget):
                     self._fill_columns(w, value)
             self.download_note.setText(self._download_text(source, params))
             self.download_note.setVisible(bool(self.download_note.text()))
+            self.download_row.show_for(d, self._base_dir())
             vf = d.get("val_fraction", 0.2)
             if isinstance(vf, (int, float)) and self.val_fraction.value() != vf:
                 self.val_fraction.setValue(vf)
@@ -313,7 +319,7 @@ class DataPanel(QWidget):
         """Where a download would write, for sources that can download ("" for the others)."""
         if not any(name == "download" for name, *_ in FIELDS.get(source, [])):
             return ""
-        root = self._resolve(str(params.get("root") or DEFAULT_ROOT))
+        root = self._resolve(str(params.get("root") or default_datasets_root()))
         if root is None:
             return ""  # _path_problems reports it
         unsaved = "" if self.document is not None and self.document.project.path else \
