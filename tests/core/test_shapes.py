@@ -28,12 +28,9 @@ def mlp(shape=(1, 8, 8)):
     )
 
 
-def test_linear_on_an_image_names_the_fix():
+def test_linear_on_an_image_maps_its_last_dimension_as_torch_does():
     result = infer_shapes(mlp((16, 8, 8)))
-    assert messages(result) == {
-        ("fc", ERROR, "Linear expects [N, F] (or [N, T, F]) but gets [N, 16, 8, 8]: insert Flatten before it")
-    }
-    assert "fc" not in result.outputs and result.outputs["x"][0].shape == (16, 8, 8)
+    assert result.ok and result.output("fc") == TensorInfo((16, 8, 10))
 
 
 def test_clean_graph_has_shapes_and_no_diagnostics():
@@ -85,7 +82,7 @@ def test_token_ids_into_a_float_layer():
 
 def test_errors_do_not_cascade_downstream():
     g = build(
-        [("x", "Input", {"shape": [3, 4, 4]}), ("fc", "Linear", {}), ("act", "ReLU", {}), ("out", "Output", {})],
+        [("x", "Input", {"shape": [3, 4, 4]}), ("fc", "LSTM", {"hidden_size": 4}), ("act", "ReLU", {}), ("out", "Output", {})],
         [("x", "fc"), ("fc", "act"), ("act", "out")],
     )
     assert [d.node_id for d in infer_shapes(g).diagnostics] == ["fc"]

@@ -76,10 +76,10 @@ def test_several_outputs_keep_their_node_ids(tmp_path):
 
 
 def test_a_graph_with_errors_names_the_node(tmp_path):
-    project = chain([3, 8, 8], [("Linear", {"out_features": 2})])
+    project = chain([3, 8, 8], [("LSTM", {"hidden_size": 2})])
     with pytest.raises(ExportError) as caught:
         export(project, "torchscript", tmp_path / "m.torchscript")
-    assert caught.value.node_id == "linear0" and "Flatten" in str(caught.value)
+    assert caught.value.node_id == "lstm0" and "Flatten" in str(caught.value)
 
 
 @pytest.mark.parametrize(

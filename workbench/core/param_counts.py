@@ -90,6 +90,43 @@ def _positional(k) -> tuple[int, int]:
 _NN = "torch.nn."
 _OURS = "workbench.core.modules."
 
+
+def _attention_full(k) -> int:
+    """nn.MultiheadAttention with kdim/vdim (separate q/k/v weights) and bias_k/bias_v."""
+    e = k["embed_dim"]
+    kdim, vdim = k.get("kdim") or e, k.get("vdim") or e
+    return e * (e + kdim + vdim) + e * e + (4 * e if k.get("bias", True) else 0) + (2 * e if k.get("add_bias_kv", False) else 0)
+
+
+def _instancenorm(k) -> tuple[int, int]:
+    c = k["num_features"]
+    return (2 * c if k.get("affine", False) else 0), (2 * c + 1 if k.get("track_running_stats", False) else 0)
+
+
+def _separable(k) -> int:
+    c, out, bias = k["in_channels"], k["out_channels"], k.get("bias", True)
+    depthwise = c * math.prod(pair(k.get("kernel_size", 3), 2)) + (c if bias else 0)
+    return depthwise + c * out + (out if bias else 0)
+
+
+_STATELESS_MORE = (
+    *(_NN + name for name in (
+        "ReLU6", "Hardswish", "Hardsigmoid", "Hardtanh", "SELU", "CELU", "Softplus", "Softsign", "Tanhshrink",
+        "Threshold", "Hardshrink", "Softshrink", "LogSigmoid", "Softmin", "Softmax2d", "GLU",
+        "Dropout1d", "Dropout3d", "AlphaDropout", "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool3d",
+        "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Upsample",
+        "PixelShuffle", "PixelUnshuffle", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Unflatten",
+        "CosineSimilarity", "PairwiseDistance",
+        *(f"{kind}{n}d" for kind in ("ConstantPad", "ReflectionPad", "ReplicationPad") for n in (1, 2, 3)),
+    )),
+    "torchvision.ops.StochasticDepth",
+    *(_OURS + name for name in (
+        "tensor_ops.Squeeze", "tensor_ops.Unsqueeze", "tensor_ops.Split", "tensor_ops.Chunk", "tensor_ops.Slice",
+        "tensor_ops.Select", "tensor_ops.Repeat", "tensor_ops.Expand", "tensor_ops.Stack", "reduce.Reduce",
+        "reduce.MatMul",
+    )),
+)
+
 # modules that hold no tensors at all
 _STATELESS = (
     *(_NN + name for name in (
@@ -128,6 +165,21 @@ _FORMULAS = {
     _NN + "TransformerEncoderLayer": _encoder_layer,
     _OURS + "sequence.TransformerEncoderStack": lambda k: k.get("num_layers", 2) * _encoder_layer(k),
     _OURS + "sequence.TransformerDecoderBlock": _decoder_layer,
+    # issue 15's layers
+    **{path: (lambda k: 0) for path in _STATELESS_MORE},
+    _NN + "InstanceNorm1d": _instancenorm,
+    _NN + "InstanceNorm2d": _instancenorm,
+    _NN + "InstanceNorm3d": _instancenorm,
+    _NN + "PReLU": lambda k: k.get("num_parameters", 1),
+    _NN + "Bilinear": lambda k: k["in1_features"] * k["in2_features"] * k["out_features"] + (k["out_features"] if k.get("bias", True) else 0),
+    _NN + "EmbeddingBag": lambda k: k["num_embeddings"] * k["embedding_dim"],
+    _OURS + "attention.Attention": _attention_full,
+    _OURS + "conv_nd.DepthwiseSeparableConv2d": _separable,
+    _OURS + "norm_nd.ChannelLayerNorm": lambda k: _layernorm(k["normalized_shape"], k.get("elementwise_affine", True), k.get("bias", True)),
+    _OURS + "vit.PatchEmbedding": lambda k: _conv(2, False)({"in_channels": k["in_channels"], "out_channels": k["embed_dim"], "kernel_size": k.get("patch_size", 16), "bias": k.get("bias", True)}),
+    _OURS + "vit.ClassToken": lambda k: k["embed_dim"],
+    _OURS + "vit.TransformerDecoderStack": lambda k: k.get("num_layers", 2) * _decoder_layer(k),
+    _OURS + "reduce.Scale": lambda k: (1, 0) if k.get("learnable", False) else (0, 1),
 }
 
 _cache: dict = {}

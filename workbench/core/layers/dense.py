@@ -12,8 +12,8 @@ from workbench.core.tensors import ShapeError, TensorInfo, require_float
 def _infer_linear(inputs, p):
     (x,) = inputs
     require_float("Linear", x)
-    if x.rank not in (2, 3):
-        raise ShapeError(f"Linear expects [N, F] (or [N, T, F]) but gets {x}: insert Flatten before it")
+    if x.rank < 2:  # torch applies it to the last dimension of any rank (ConvNeXt: channels-last [N, H, W, C])
+        raise ShapeError(f"Linear expects [N, …, F] but gets {x}")
     return [TensorInfo((*x.shape[:-1], p["out_features"]))]
 
 

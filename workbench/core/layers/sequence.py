@@ -175,14 +175,6 @@ def _construct_attention(inputs, p):
     return Constructor("workbench.core.modules.attention.Attention", {"embed_dim": e, **p, **dims})
 
 
-def _count_attention(inputs, p):
-    """nn.MultiheadAttention's parameters: packed [3E, E] or separate q/k/v projections, out-projection, bias_k/v."""
-    q, k, v, _ = _attention_inputs(inputs)
-    e, kdim, vdim = q.shape[-1], k.shape[-1], v.shape[-1]
-    total = e * (e + kdim + vdim) + e * e + (4 * e if p["bias"] else 0) + (2 * e if p["add_bias_kv"] else 0)
-    return total, total
-
-
 def _construct_encoder_layer(inputs, p):
     return Constructor(
         "torch.nn.TransformerEncoderLayer",
@@ -289,7 +281,6 @@ MULTIHEAD_ATTENTION = LayerSpec(
     inputs=1,
     variadic=True,
     input_names=("query", "key", "value", "key_padding_mask"),
-    count_params=_count_attention,
 )
 
 TRANSFORMER_ENCODER_LAYER = LayerSpec(
