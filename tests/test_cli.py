@@ -68,7 +68,7 @@ def mutated(edit) -> dict:
 
 
 def bad_project(tmp_path: Path) -> Path:
-    """Conv2d straight into Linear: shape inference reports an error on `fc`."""
+    """Conv2d straight into an LSTM: shape inference reports an error on `fc`."""
     doc = {
         "format": "model-workbench-project",
         "version": 1,
@@ -77,7 +77,7 @@ def bad_project(tmp_path: Path) -> Path:
             "nodes": [
                 {"id": "image", "type": "Input", "params": {"shape": [1, 8, 8]}, "pos": [0, 0]},
                 {"id": "conv1", "type": "Conv2d", "params": {"out_channels": 4}, "pos": [0, 120]},
-                {"id": "fc", "type": "Linear", "params": {"out_features": 10}, "pos": [0, 240]},
+                {"id": "fc", "type": "LSTM", "params": {"hidden_size": 10}, "pos": [0, 240]},
                 {"id": "out", "type": "Output", "params": {}, "pos": [0, 360]},
             ],
             "edges": [
@@ -139,7 +139,7 @@ def test_summary_json_schema(path, capsys):
 def test_summary_of_a_graph_with_errors_prints_diagnostics(tmp_path, capsys):
     code, out, err = run(["summary", bad_project(tmp_path), "--json"], capsys)
     assert code == 1 and out == ""
-    assert err.startswith("fc: error: Linear expects [N, F]") and "Flatten" in err
+    assert err.startswith("fc: error: LSTM expects [N, T, F]") and "Flatten" in err
     assert "Traceback" not in err
 
 
@@ -159,7 +159,8 @@ def test_validate_names_the_node_with_the_error(tmp_path, capsys):
     assert code == 1
     assert "Traceback" not in out + err
     assert out.splitlines() == [
-        "fc: error: Linear expects [N, F] (or [N, T, F]) but gets [N, 4, 6, 6]: insert Flatten before it"
+        "fc: error: LSTM expects [N, T, F] but gets [N, 4, 6, 6]: insert Flatten (start_dim=2) then Transpose (1, 2) "
+        "to turn [N, C, H, W] into [N, H·W, C]"
     ]
 
 
@@ -238,7 +239,7 @@ def test_code_of_a_graph_with_errors(tmp_path, capsys):
     target = tmp_path / "model.py"
     code, out, err = run(["code", bad_project(tmp_path), "-o", target], capsys)
     assert code == 1 and out == ""
-    assert err.startswith("fc: error: Linear expects")
+    assert err.startswith("fc: error: LSTM expects")
     assert not target.exists()
 
 
