@@ -1,11 +1,8 @@
-"""Node texts and the auto-layout, without a window."""
+"""Node texts, without a window (the auto-layout: tests/core/test_layout.py)."""
 
 from __future__ import annotations
 
-from workbench.core.project import load_project
-from workbench.paths import EXAMPLES
 from workbench.ui.canvas.labels import fmt_count, key_params, params_label
-from workbench.ui.canvas.layout import X_STEP, Y_STEP, layout
 from workbench.ui.templates import describe
 
 
@@ -21,17 +18,6 @@ def test_key_params_are_short_and_telling():
 def test_counts():
     assert fmt_count(950) == "950" and fmt_count(9_216) == "9.22k" and fmt_count(11_689_512) == "11.7M"
     assert params_label(0) == "" and params_label(64) == "64 params"
-
-
-def test_layout_keeps_the_main_chain_in_one_column_and_gives_skips_a_lane():
-    graph = load_project(EXAMPLES / "cifar_resnet_block.wbproj").graph
-    pos = layout(graph)
-    main = ["image", "stem_conv", "b1_conv1", "b1_add", "b2_conv1", "b2_add", "fc", "out"]
-    assert len({pos[n][0] for n in main}) == 1
-    ys = [pos[n][1] for n in main]
-    assert ys == sorted(ys) and all((b - a) % Y_STEP == 0 for a, b in zip(ys, ys[1:]))
-    assert pos["b2_down"][0] >= pos["b2_conv1"][0] + X_STEP  # the downsampling branch sits beside
-    assert len(set(pos.values())) == len(pos)  # no two nodes on one spot
 
 
 def test_template_descriptions_are_derived_when_missing():

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from workbench.core.commands import AddNode, Connect, Disconnect, GroupIntoBlock, Macro, MoveNodes, RemoveNode, Ungroup
 from workbench.core.jsonfile import parse_json
-from workbench.ui.canvas.layout import Y_STEP, layout
+from workbench.core.layout import ROW, layout
 from workbench.ui.canvas.node_item import NODE_H, NODE_W, snap
 
 NODES_MIME = "application/x-workbench-nodes"
@@ -53,7 +53,7 @@ class Editor:
         source = self.graph.node(selected[-1]) if wire and len(selected) >= 1 else None
         if pos is None:
             if source is not None:
-                x, y = source.pos[0], source.pos[1] + Y_STEP
+                x, y = source.pos[0], source.pos[1] + ROW
                 while any(abs(n.pos[0] - x) < NODE_W and abs(n.pos[1] - y) < NODE_H for n in self.graph):
                     x += NODE_W + 60
                 pos = QPointF(x, y)
@@ -200,10 +200,13 @@ class Editor:
         self.scene.select_nodes(list(self.graph.nodes))
 
     def auto_layout(self) -> None:
-        targets = layout(self.graph)
+        """Lay the graph out to fit this canvas at a readable zoom (core/layout.py says how), then fit it."""
+        size = self.view.viewport().size()
+        targets = layout(self.graph, (size.width(), size.height()) if size.width() > 200 else None)
         moves = {n: (self.graph.node(n).pos, p) for n, p in targets.items() if self.graph.node(n).pos != p}
-        if not moves:
+        if moves:
+            self._push(Macro("Auto-layout", [MoveNodes(moves)]))
+            self.scene.reroute()
+        else:
             self.scene.message.emit("Already laid out")
-            return
-        self._push(Macro("Auto-layout", [MoveNodes(moves)]))
-        self.scene.reroute()
+        self.view.fit_all(max_scale=1.0)

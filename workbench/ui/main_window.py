@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         """Once the view has its real size: the whole model if readable, else its top."""
         if self._fit_pending and self.isVisible():
             self._fit_pending = False
-            self.view.fit_all(max_scale=1.0, min_scale=0.75)
+            self.view.fit_all(max_scale=1.0, min_scale=0.5)  # Output in view: examples are laid out to fit
 
     def _first_size(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() is not None else None

@@ -1,7 +1,8 @@
 """Edges: a bezier from an output port down to an input port, labelled with its shape.
 
 An edge whose curve would cross other nodes (a skip connection) is routed down a
-lane beside them instead, so it never hides a layer.
+lane beside them instead, so it never hides a layer; one that goes up to a node above
+(the next column of a wrapped layout) runs up a lane clear of the nodes between.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ def bezier(p0: QPointF, p1: QPointF) -> QPainterPath:
     return path
 
 
-def lane_path(p0: QPointF, p1: QPointF, lane_x: float) -> QPainterPath:
-    """Out of the source, down a vertical lane at `lane_x`, into the target."""
+UP_TURN = 18.0  # an edge going up turns into its lane this close to its ends (core/layout.LANE_TURN)
+
+
+def lane_path(p0: QPointF, p1: QPointF, lane_x: float, turn: float = 36.0) -> QPainterPath:
+    """Out of the source, along a vertical lane at `lane_x` (down, or up to a node above), into the target."""
     path = QPainterPath(p0)
-    turn = 36.0
     path.cubicTo(QPointF(p0.x(), p0.y() + turn), QPointF(lane_x, p0.y() + 4), QPointF(lane_x, p0.y() + turn + 8))
     path.lineTo(QPointF(lane_x, p1.y() - turn - 8))
     path.cubicTo(QPointF(lane_x, p1.y() - 4), QPointF(p1.x(), p1.y() - turn), p1)
@@ -44,9 +47,22 @@ def _blocked(path: QPainterPath, rects: list[QRectF]) -> list[QRectF]:
     return hits
 
 
+def _free_lane(x: float, band: list[QRectF], direction: float) -> float:
+    """The first x from `x` on, going `direction` (+1 right, -1 left), clear of every rect in `band`."""
+    while any(r.left() - 6 < x < r.right() + 6 for r in band):
+        inside = [r for r in band if r.left() - 6 < x < r.right() + 6]
+        x = (max(r.right() for r in inside) if direction > 0 else min(r.left() for r in inside)) + direction * LANE_GAP
+    return x
+
+
 def route(p0: QPointF, p1: QPointF, obstacles: list[QRectF]) -> tuple[QPainterPath, float]:
     """A bezier, or a lane around the nodes it would cross; the lane's side (+1 right,
-    -1 left, 0 for no lane) says where its label fits."""
+    -1 left, 0 for no lane) says where its label fits. An edge that goes up (on to the top
+    of the next column of a wrapped layout) takes a lane between the columns."""
+    if p1.y() < p0.y() - 20:
+        band = [r for r in obstacles if r.bottom() > p1.y() - 50 and r.top() < p0.y() + 50]
+        direction = 1.0 if p1.x() >= p0.x() else -1.0
+        return lane_path(p0, p1, _free_lane((p0.x() + p1.x()) / 2, band, direction), UP_TURN), direction
     path = bezier(p0, p1)
     if p1.y() - p0.y() < 100 or not obstacles:
         return path, 0
@@ -59,14 +75,8 @@ def route(p0: QPointF, p1: QPointF, obstacles: list[QRectF]) -> tuple[QPainterPa
     mid = (p0.x() + p1.x()) / 2
     centre = (left + right) / 2
     if mid >= centre:
-        lane = right + LANE_GAP
-        while any(r.left() - 6 < lane < r.right() + 6 for r in band):
-            lane = max(r.right() for r in band if r.left() - 6 < lane < r.right() + 6) + LANE_GAP
-        return lane_path(p0, p1, lane), 1
-    lane = left - LANE_GAP
-    while any(r.left() - 6 < lane < r.right() + 6 for r in band):
-        lane = min(r.left() for r in band if r.left() - 6 < lane < r.right() + 6) - LANE_GAP
-    return lane_path(p0, p1, lane), -1
+        return lane_path(p0, p1, _free_lane(right + LANE_GAP, band, 1)), 1
+    return lane_path(p0, p1, _free_lane(left - LANE_GAP, band, -1)), -1
 
 
 class EdgeLabel(QGraphicsItem):
@@ -116,6 +126,7 @@ class EdgeItem(QGraphicsPathItem):
         self.target = target
         self.theme = theme
         self._side = 0
+        self._upward = False
         self.label = EdgeLabel(self)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -141,18 +152,22 @@ class EdgeItem(QGraphicsPathItem):
         p0, p1 = ends
         obstacles = []
         scene = self.scene()
-        if scene is not None and p1.y() - p0.y() >= 100:
-            corridor = QRectF(p0, p1).normalized().adjusted(-120, 0, 120, 0)
+        upward = p1.y() < p0.y() - 20
+        if scene is not None and (p1.y() - p0.y() >= 100 or upward):
+            corridor = QRectF(p0, p1).normalized().adjusted(-120, -50 if upward else 0, 120, 50 if upward else 0)
             for item in scene.items(corridor):
-                if getattr(item, "node_id", None) is not None and item not in (self.source, self.target):
+                if getattr(item, "node_id", None) is not None and (upward or item not in (self.source, self.target)):
                     obstacles.append(item.sceneBoundingRect().adjusted(3, 3, -3, -3))
         path, self._side = route(p0, p1, obstacles)
+        self._upward = upward
         self.setPath(path)
         self._place_label()
 
     def _place_label(self) -> None:
         at = self.path().pointAtPercent(0.5)
-        if self._side:  # beside the lane, away from the nodes it passes
+        if self._upward:  # at its source, before it turns away into the lane
+            at = self.path().pointAtPercent(0.0) + QPointF(0, 18)
+        elif self._side:  # beside the lane, away from the nodes it passes
             at += QPointF(self._side * (self.label.boundingRect().width() / 2 + 5), 0)
         self.label.setPos(at)
 

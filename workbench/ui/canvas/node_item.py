@@ -13,10 +13,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem
 
+from workbench.core.layout import NODE_H, NODE_W
 from workbench.ui.theme import Theme
 
-NODE_W = 196.0
-NODE_H = 66.0
 TITLE_H = 22.0
 STRIP_H = 20.0  # the telemetry strip, below the body, only while there is something to show
 STRIP_TEXT_H = 14.0  # its line of text, clear of the output ports on the bottom edge

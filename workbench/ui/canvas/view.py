@@ -51,11 +51,11 @@ class CanvasView(QGraphicsView):
         scene = self.scene()
         if scene is None:
             return
-        items = [i for i in scene.items() if getattr(i, "node_id", None) is not None]
-        if not items:
+        nodes = getattr(scene, "nodes", {})
+        if not nodes:
             return
         rect = QRectF()
-        for item in items:
+        for item in [*nodes.values(), *getattr(scene, "edges", {}).values()]:  # edges: lanes between columns
             rect = rect.united(item.sceneBoundingRect())
         rect = rect.adjusted(-40, -40, 40, 40)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
