@@ -141,6 +141,14 @@ def cmd_code(args) -> int:
 
 
 def cmd_train(args) -> int:
+    channel = None
+    if args.events:  # started by the GUI: the run's settings, callbacks and control come over this
+        from workbench.training.event_channel import ChannelError, join
+
+        try:
+            channel = join(args.events)  # before torch is imported, so the GUI hears from us at once
+        except ChannelError as exc:
+            raise UserError(str(exc)) from None
     from workbench.training import commands
     from workbench.training.session import SetupError
 
@@ -156,7 +164,8 @@ def cmd_train(args) -> int:
     try:
         return commands.train(project, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                               runs_dir=args.runs_dir, resume=args.resume, as_json=args.json,
-                              max_steps=args.max_steps, tensorboard=False if args.no_tensorboard else None)
+                              max_steps=args.max_steps, channel=channel,
+                              tensorboard=False if args.no_tensorboard else None)
     except SetupError as exc:
         raise UserError(str(exc)) from None
 

@@ -1,4 +1,4 @@
-"""The Training dock: a run started from the GUI trains off the UI thread, plots what
+"""The Training dock: a run started from the GUI trains in a child process, plots what
 arrives, pauses, resumes and stops on request, ends cleanly when the window closes, and
 reports a run that cannot start in the dock (no dialog)."""
 
@@ -116,15 +116,15 @@ def test_pause_holds_the_run_and_resume_continues_it(qtbot, make_window):
     assert dash.state == "stopped"
 
 
-def test_closing_the_window_mid_run_stops_it_and_joins_the_thread(qtbot, make_window):
+def test_closing_the_window_mid_run_stops_it_and_ends_its_process(qtbot, make_window):
     window = make_window(moons())
     dash = dashboard_of(window)
     click(dash.train_button)
     run = dash.run
-    qtbot.waitUntil(lambda: steps_seen(dash) >= 2, timeout=20000)
-    assert run.thread.isRunning()
+    qtbot.waitUntil(lambda: steps_seen(dash) >= 2, timeout=60000)
+    assert run.running and run.process.poll() is None
     window.close()
-    assert run.thread.isFinished() and not run.thread.isRunning()
+    assert not run.running and run.process.returncode == 130  # stopped cooperatively, not killed
     assert dash.run is None and dash.state == "stopped"
     assert dash.checkpoint is not None and Path(dash.checkpoint).is_file()
 
@@ -133,7 +133,7 @@ def test_data_that_does_not_fit_the_graph_is_reported_in_the_dock(qtbot, make_wi
     window = make_window(moons(input_shape=(3,)))  # moons has 2 features
     dash = dashboard_of(window)
     click(dash.train_button)
-    qtbot.waitUntil(lambda: not dash.active, timeout=20000)
+    qtbot.waitUntil(lambda: not dash.active, timeout=60000)  # the child imports torch and the plugins first
     assert dash.state == "failed"
     text = dash.message.text()
     assert text and "2" in text and "3" in text, text
@@ -339,16 +339,39 @@ def test_hovering_a_plot_reads_out_the_nearest_point(plots):
     assert not QToolTip.isVisible()
 
 
-def test_plot_redraws_are_rate_limited_between_ticks(plots):
+def test_plot_redraws_are_rate_limited_between_ticks_but_epoch_curves_never_lag(plots):
     from workbench.ui.training.plots import REDRAWS_PER_S
 
     plots.add_step(1, 1.0, 0.01, 900.0)
     plots.refresh()
     assert len(plots.step_curve.getOriginalDataset()[0]) == 1
+    plots.add_step(2, 0.9, 0.01, 900.0)
     plots.add_epoch(1, 1.0, 1.1, 0.5)
-    plots.refresh()  # the next tick, within 1/REDRAWS_PER_S: nothing is redrawn
-    assert plots.train_curve.getOriginalDataset()[0] is None or len(plots.train_curve.getOriginalDataset()[0]) == 0
-    for _ in plots._groups:  # the later ticks draw the groups with news in turn
+    plots.refresh()  # the next tick, within 1/REDRAWS_PER_S: the step curves wait ...
+    assert len(plots.step_curve.getOriginalDataset()[0]) == 1
+    # ... the epoch curves are drawn at once, so they match the epoch table at every tick
+    assert len(plots.train_curve.getOriginalDataset()[0]) == 1
+    assert len(plots.metric_curve.getOriginalDataset()[0]) == 1
+    for _ in plots._groups:  # the later ticks draw the step groups with news in turn
         QTest.qWait(int(1000 / REDRAWS_PER_S) + 20)
         plots.refresh()
-    assert len(plots.train_curve.getOriginalDataset()[0]) == 1
+    assert len(plots.step_curve.getOriginalDataset()[0]) == 2
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_one_epoch_is_framed_around_its_point_not_across_hundreds(plots, log_y):
+    plots.set_log_y(log_y)
+    plots.add_epoch(1, 0.8, 0.6, 0.9)
+    plots.refresh()
+    QTest.qWait(20)
+    (x0, x1), (y0, y1) = plots.epoch_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 < 1 < x1 and x1 - x0 <= 1.5
+    low, high = (np.log10(0.6), np.log10(0.8)) if log_y else (0.6, 0.8)
+    assert y0 < low and high < y1 and y1 - y0 < 1.0
+    (x0, x1), (y0, y1) = plots.metric_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 < 1 < x1 and x1 - x0 <= 1.5 and y0 < 0.9 < y1 and y1 - y0 < 1.0
+    plots.add_epoch(2, 0.5, 0.55, 0.95)  # two epochs: autorange again
+    plots.refresh()
+    QTest.qWait(20)
+    (x0, x1), _y = plots.epoch_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 1 and x1 >= 2 and x1 - x0 < 3

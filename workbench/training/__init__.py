@@ -17,13 +17,23 @@ steplog, checkpoint, runs (run folders), distributed (torchrun/DDP), failures, c
 and commands (the CLI's side).
 """
 
-from workbench.training.callbacks import Callback, EarlyStopping
-from workbench.training.config import ConfigError, TrainingConfig, parse_config
-from workbench.training.control import RunControl
-from workbench.training.device import cpu_threads
-from workbench.training.events import EventLog, EventQueue
-from workbench.training.session import Session, SetupError, prepare
-from workbench.training.trainer import FitResult, Trainer
+import importlib
+
+# Loaded on first use (PEP 562), so the torch-free modules (callbacks, control, events,
+# event_channel, console, launch) import without torch: the GUI uses them on its UI thread.
+_HOME = {
+    "Callback": "callbacks", "EarlyStopping": "callbacks", "ConfigError": "config", "TrainingConfig": "config",
+    "parse_config": "config", "RunControl": "control", "cpu_threads": "device", "EventLog": "events",
+    "EventQueue": "events", "Session": "session", "SetupError": "session", "prepare": "session",
+    "FitResult": "trainer", "Trainer": "trainer",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"workbench.training.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'workbench.training' has no attribute {name!r}")
+
 
 __all__ = [
     "Callback",

@@ -20,6 +20,7 @@ from workbench.training.console import ConsolePrinter, JsonPrinter, format_durat
 from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads
 from workbench.training.evaluation import Evaluation
+from workbench.training.events import event
 from workbench.training.runs import default_runs_dir, list_runs, load_run_project, write_metrics_csv
 from workbench.training.session import SetupError, prepare
 from workbench.training.telemetry import Telemetry
@@ -31,23 +32,39 @@ EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 3, 130
 
 def train(project: Project, *, epochs: int | None = None, batch_size: int | None = None, device: str | None = None,
           runs_dir: str | None = None, resume: str | None = None, as_json: bool = False,
-          max_steps: int | None = None, tensorboard: bool | None = None) -> int:
+          max_steps: int | None = None, channel=None, tensorboard: bool | None = None) -> int:
+    """`channel`: the GUI's connection (event_channel.py), which sends the callbacks, the
+    overrides and the run folder settings, hears every event and controls the run."""
     dist = distributed.detect()
-    # evaluation.json in the run folder (what the GUI's Evaluation dock shows for a past run),
-    # and a NaN loss traced to the node where it began
-    callbacks = [Evaluation(), Telemetry(sample=False)]
-    if dist.is_main:
-        callbacks.append(JsonPrinter() if as_json else ConsolePrinter())
     control = RunControl()
     overrides = {"epochs": epochs, "batch_size": batch_size, "device": device, "max_steps": max_steps,
                  "tensorboard": tensorboard}
+    if channel is not None:
+        spec = channel.spec
+        overrides.update(spec.get("overrides") or {})
+        runs_dir, resume = spec.get("runs_dir") or runs_dir, spec.get("resume") or resume
+        project.path = Path(spec["path"]) if spec.get("path") else None  # the file we read is a snapshot
+        callbacks = [*channel.callbacks, channel.sender()]
+        channel.attach(control)
+    else:
+        # evaluation.json in the run folder (what the GUI's Evaluation dock shows for a past run),
+        # and a NaN loss traced to the node where it began
+        callbacks = [Evaluation(), Telemetry(sample=False)]
+        if dist.is_main:
+            callbacks.append(JsonPrinter() if as_json else ConsolePrinter())
     threads = cpu_threads(dist.local_world_size, reserve=0 if dist.enabled else 1)
-    session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
-                      resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,
-                      num_threads=threads)
+    try:
+        session = prepare(project, overrides=overrides, runs_dir=Path(runs_dir) if runs_dir else None,
+                          resume=Path(resume) if resume else None, callbacks=callbacks, control=control, dist=dist,
+                          num_threads=threads)
+    except SetupError as exc:
+        if channel is not None:  # the dashboard shows it as it is
+            channel.send(event("setup_error", message=str(exc)))
+            channel.send(event("state", state="failed", message=str(exc)))
+        raise
     previous = _stop_on_signals(control)  # at once: the run folder exists from here on
     try:
-        if dist.is_main and not as_json:  # where the data really comes from (relative: the project's folder)
+        if dist.is_main and not as_json and channel is None:  # where the data really comes from (relative: the project's folder)
             for line in describe_paths(session.trainer.bundle):
                 print(f"reading {line}")
         result = session.fit()
@@ -64,7 +81,7 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
             print(f"error: rank {dist.rank}: training failed: {result.message}", file=sys.stderr)
         return EXIT_FAILED
     if result.state == "stopped":
-        if dist.is_main and session.run_dir is not None and not as_json:
+        if dist.is_main and session.run_dir is not None and not as_json and channel is None:
             print(f"resume with: workbench train {project.path or 'PROJECT'} --resume {session.run_dir}")
         return EXIT_STOPPED
     return EXIT_COMPLETED

@@ -1,8 +1,8 @@
 """The Training dock: Train / Pause / Resume / Stop, state, progress with ETA, a status
 line (device, memory in use, samples/s), live plots and a table of epochs.
 
-Training runs in a `TrainingRun` (worker.py): a QThread that reports only through a
-queue. A `QTimer` at 25 Hz drains everything waiting, folds it into the labels, the
+Training runs in a `TrainingRun` (process_run.py): a child process (or torchrun's
+several) whose events reader threads put on a queue. A `QTimer` at 25 Hz drains everything waiting, folds it into the labels, the
 table and the plot buffers, then redraws each changed curve once, so the UI thread
 does a few milliseconds of work per tick however fast the run produces steps. A run
 that cannot start (data that does not fit the graph, bad settings) says so in the
@@ -14,7 +14,6 @@ is shown or a run starts, so start-up does not import pyqtgraph.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,12 +22,12 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from workbench.ui.training.worker import TrainingRun, warm_up_torch
+from workbench.ui.training.process_run import TrainingRun
 
 __all__ = ["TrainingDashboard", "format_eta"]
 
 TICK_MS = 40  # 25 Hz
-STATUS_MS = 1000  # the device's memory is read once a second
+STATUS_MS = 1000  # the status line is redrawn once a second (the training processes send their memory as often)
 COLUMNS = ["epoch", "train loss", "val loss", "val accuracy", "lr", "samples/s"]
 # the validation figure the table's fourth column and the metric plot show: the first the run reports
 METRICS = (("val_perplexity", "val perplexity", "Validation perplexity"), ("val_accuracy", "val accuracy",
@@ -63,9 +62,9 @@ class TrainingDashboard(QWidget):
         self.project_source = project_source
         self.overrides: dict | None = None  # e.g. {"epochs": 2} (tests, benchmarks)
         self.runs_dir = None  # None: the Trainer's default ($WORKBENCH_RUNS_DIR or ./runs)
-        self.callbacks: tuple = ()  # extra Trainer callbacks (benchmarks); called on the training thread
+        self.callbacks: tuple = ()  # extra Trainer callbacks (tests, benchmarks); pickled to the training process
         # functions returning a fresh Trainer callback for each run (telemetry, evaluation); they
-        # are called on the UI thread, their callbacks run on the training thread
+        # are called on the UI thread, their (picklable) callbacks run in the training process
         self.callback_factories: list[Callable[[], object]] = []
         self.resumed_from: str | None = None
         self.run: TrainingRun | None = None
@@ -80,6 +79,7 @@ class TrainingDashboard(QWidget):
         self._last_step: dict | None = None
         self.device: str | None = None  # "cpu", "cuda:0": from fit_start
         self.samples_per_s: float | None = None  # the latest step's or epoch's
+        self.memory: dict[int, dict] = {}  # rank -> its latest "memory" event (event_channel.py)
         self._build()
         self.plots = None
         self.timer = QTimer(self)
@@ -169,10 +169,7 @@ class TrainingDashboard(QWidget):
             QTimer.singleShot(0, self._first_show)
 
     def _first_show(self) -> None:
-        """Build the plots, and warm torch up on this thread if it is loaded (see worker.py)."""
         self.ensure_plots()
-        if "torch" in sys.modules:
-            warm_up_torch()
 
     # ---- commands ----------------------------------------------------------------------------
     def train(self, resume: str | None = None) -> bool:
@@ -183,7 +180,6 @@ class TrainingDashboard(QWidget):
         project = self.project_source()
         if project is None:
             return False
-        warm_up_torch()
         plots = self.ensure_plots()
         plots.clear()
         self.table.setRowCount(0)
@@ -194,6 +190,7 @@ class TrainingDashboard(QWidget):
         self.eta_label.setText("")
         self.status_line.setText("")
         self.device = self.samples_per_s = None
+        self.memory = {}
         self.run_dir = self.checkpoint = self.last_epoch = self.metric_key = None
         self.events_seen = 0
         self.resumed_from = str(resume) if resume else None
@@ -263,7 +260,8 @@ class TrainingDashboard(QWidget):
         epoch, batch, batches = ev["epoch"], ev["batch"], ev["batches"]
         self.progress.setValue(min(ev["step"], self.progress.maximum()))
         self.progress.setFormat(f"epoch {epoch}/{self._epochs} · step {batch}/{batches}")
-        self.eta_label.setText(f"epoch ETA {format_eta(ev.get('eta_s'))}")
+        self.eta_label.setText(f"ETA {format_eta(ev.get('run_eta_s'))}")
+        self.eta_label.setToolTip(f"Time left in the run; this epoch: {format_eta(ev.get('eta_s'))}")
 
     def _apply(self, ev: dict) -> None:
         kind = ev["event"]
@@ -290,6 +288,8 @@ class TrainingDashboard(QWidget):
             self.state_label.setToolTip(f"device {ev.get('device')} · run folder {self.run_dir}")
             self.device = ev.get("device")
             self._show_status()
+        elif kind == "memory":
+            self.memory[ev.get("rank", 0)] = ev
         elif kind == "checkpoint":
             self.checkpoint = ev.get("path")
         elif kind == "setup_error":
@@ -330,24 +330,28 @@ class TrainingDashboard(QWidget):
         self.eta_label.setText(f"ETA {format_eta(ev.get('eta_s'))}")
 
     def _show_status(self) -> None:
-        """Device · memory in use · samples/s (torch is loaded once a run has started)."""
+        """Device · memory in use (per rank under torchrun) · samples/s (of all ranks together),
+        as the training processes report them: the UI never imports torch for this."""
         if self.device is None:
             return
-        from workbench.training.device import device_name, memory_in_use
-
-        parts = [device_name(self.device)]
-        memory = memory_in_use(self.device)
-        if memory is not None:
-            parts.append(memory.text)
+        first = self.memory.get(min(self.memory)) if self.memory else {}
+        parts = [first.get("device_name") or self.device]
+        if len(self.memory) == 1:
+            parts.append(first["text"])
+        elif self.memory:
+            parts.append(", ".join(f"rank {rank} {ev['text']}" for rank, ev in sorted(self.memory.items())))
         if self.samples_per_s is not None:
             parts.append(f"{_fmt_speed(self.samples_per_s)} samples/s")
         self.status_line.setText(" · ".join(parts))
         self.status_line.setToolTip("\n".join(parts) + "\n(the device training runs on, the memory in use there "
-                                    "(on the CPU: this process's resident memory) and the training speed)")
+                                    "(on the CPU: the training process's resident memory) and the training speed)")
 
     def _on_state(self, state: str, message: str) -> None:
-        if state == "resumed":
+        if state == "resumed":  # a run folder continued: say from where
+            self._show_message(message)
             return
+        if state == "running" and self.state in ("paused", "pausing"):
+            self._show_message("")  # "paused at ..." no longer holds
         if state == "running" and self.state in ("stopping", "pausing") and self.run is not None \
                 and (self.run.control.stop_requested or self.run.control.paused):
             return  # an older event; what the user asked since still stands
