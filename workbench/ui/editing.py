@@ -60,6 +60,10 @@ class Editor:
             else:
                 c = self.view.visible_center()
                 pos = QPointF(snap(c.x() - NODE_W / 2), snap(c.y() - NODE_H / 2))
+        if not wire and type_name in self.graph.catalog:  # dropped onto a link: insert it there
+            edge = self.scene.edge_at(QPointF(pos.x() + NODE_W / 2, pos.y() + NODE_H / 2))
+            if edge is not None and self._insert(edge, node_id, type_name, params, (pos.x(), pos.y())):
+                return node_id
         commands = [AddNode(node_id, type_name, params, (pos.x(), pos.y()))]
         src_spec = self.graph.spec(source.id) if source is not None else None
         if source is not None and src_spec.outputs > 0 and self._input_count(type_name, params) > 0:
@@ -69,6 +73,20 @@ class Editor:
             return None
         self.scene.select_nodes([node_id])
         return node_id
+
+    def _insert(self, edge, node_id: str, type_name: str, params: dict, pos) -> bool:
+        """Insert the new node into `edge` (one undo step); False, with the reason shown, when it cannot."""
+        from workbench.core.insert_on_edge import insertion
+
+        commands, why = insertion(self.graph, edge, node_id, type_name, params, pos)
+        if commands is None:
+            self.scene.message.emit(f"Not inserted into {edge.source} → {edge.target}: {why}")
+            return False
+        if not self._push(Macro(f"Insert {type_name}", commands)):
+            return False
+        self.scene.select_nodes([node_id])
+        self.scene.message.emit(f"Inserted {node_id} between {edge.source} and {edge.target}")
+        return True
 
     def _input_count(self, type_name: str, params: dict) -> int:
         spec = self.graph.catalog.get(type_name)

@@ -2,7 +2,8 @@
 
 Drag from an output port to an input port (or from a free input back to an output).
 Pressing a connected input picks up its edge: drop it on another input to rewire it,
-or on empty space to remove it. The draft snaps to the nearest port that would
+or on empty space to remove it; dropped on a node or port that cannot take it, the link
+stays exactly as it was and the status bar says why. The draft snaps to the nearest port that would
 accept the link; over one that would not, the port turns red and the status bar
 says why (the graph's own GraphError text).
 """
@@ -106,21 +107,37 @@ class LinkDrag:
         port, reason = self._pick(pos)
         self._cleanup()
         document = self.scene.document
+        picked = self.picked
         if port is None:
-            if self.picked is not None:
-                error = document.push(Disconnect(self.picked))
-                self.scene.message.emit(error or f"Removed the link {self.picked.source} → {self.picked.target}")
+            over = self._over_node(pos)
+            if picked is not None and over is None:  # released on empty canvas: the documented removal
+                error = document.push(Disconnect(picked))
+                self.scene.message.emit(error or f"Removed the link {picked.source} → {picked.target}")
+            elif picked is not None:
+                self.scene.message.emit(
+                    f"Kept the link {picked.source} → {picked.target}: {over} has no free "
+                    f"{'input' if self.from_output else 'output'} port there; drop it on one, or on empty canvas to remove it")
             return
         edge = self._edge_to(port)
-        if self.picked is not None and edge == self.picked:
+        if picked is not None and edge == picked:
             return
         connect = Connect(edge.source, edge.target, edge.source_port, edge.target_port)
-        command = connect if self.picked is None else Macro("Rewire", [Disconnect(self.picked), connect])
-        error = document.push(command)
-        if error:
+        command = connect if picked is None else Macro("Rewire", [Disconnect(picked), connect])
+        error = document.push(command)  # a refused rewire undoes its Disconnect: the link stays as it was
+        if error and picked is not None:
+            self.scene.message.emit(f"Kept the link {picked.source} → {picked.target}: {error}")
+        elif error:
             self.scene.message.emit(f"Cannot connect: {error}")
         else:
             self.scene.message.emit(f"Connected {edge.source} → {edge.target}")
+
+    def _over_node(self, pos: QPointF) -> str | None:
+        """The id of the node (or one of its ports) under `pos`, if any."""
+        for item in self.scene.items(pos):
+            node = item.node if isinstance(item, PortItem) else item
+            if getattr(node, "node_id", None) is not None:
+                return node.node_id
+        return None
 
     def cancel(self) -> None:
         self._cleanup()

@@ -9,6 +9,7 @@ one MoveNodes step, a link drag one Connect.
 from __future__ import annotations
 
 import html
+import math
 
 import shiboken6
 
@@ -197,6 +198,21 @@ class GraphScene(QGraphicsScene):
 
     def selected_edges(self) -> list:
         return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def edge_at(self, pos: QPointF, reach: float = 16.0):
+        """The link passing closest to `pos`, within `reach` (a drop point is snapped to the
+        grid), unless a node is there: a drop on a node is not a drop on a link."""
+        if any(isinstance(i, (NodeItem, PortItem)) for i in self.items(pos)):
+            return None
+        best, nearest = None, reach
+        area = QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)
+        for item in self.items(area):
+            if isinstance(item, EdgeItem):
+                path = item.path()
+                d = min(math.dist((pos.x(), pos.y()), (p.x(), p.y())) for p in (path.pointAtPercent(t / 100) for t in range(101)))
+                if d <= nearest:
+                    best, nearest = item.edge, d
+        return best
 
     def select_nodes(self, node_ids) -> None:
         wanted = set(node_ids)

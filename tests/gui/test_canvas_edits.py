@@ -1,0 +1,72 @@
+"""Canvas edits people expect from node editors: drop a layer on a link, rewire without losing the link."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+
+from tests.gui.conftest import mouse_drag, settle
+from tests.gui.test_canvas import _drop, _in_port, _out_port
+from workbench.core.graph import Edge
+
+
+def _midpoint(window, edge: Edge) -> QPointF:
+    return window.scene.edges[edge].path().pointAtPercent(0.5)
+
+
+def test_dropping_a_layer_on_a_link_inserts_it_and_one_undo_restores_exactly(window):
+    graph = window.document.graph
+    before = graph.to_dict()
+    _drop(window, "ReLU", _midpoint(window, Edge("conv", "flat")))
+    (relu,) = [n.id for n in graph if n.type == "ReLU"]
+    assert Edge("conv", "flat") not in graph.edges
+    assert Edge("conv", relu) in graph.edges and Edge(relu, "flat") in graph.edges
+    assert Edge("conv", "flat") not in window.scene.edges and Edge(relu, "flat") in window.scene.edges
+    settle(window)
+    assert window.scene.nodes[relu].shape_text == "[N, 4, 6, 6]"
+    rect = window.scene.nodes[relu].sceneBoundingRect()
+    for other in ("conv", "flat", "fc", "out"):  # the nodes below moved down to make room
+        assert not rect.intersects(window.scene.nodes[other].sceneBoundingRect().adjusted(3, 3, -3, -3)), other
+    assert "Inserted" in window.statusBar().currentMessage()
+    assert window.document.undo_stack.count() == 1
+    window.actions_.undo.trigger()
+    assert graph.to_dict() == before
+    window.actions_.redo.trigger()
+    assert Edge(relu, "flat") in graph.edges
+
+
+def test_a_layer_that_cannot_take_the_links_tensor_is_added_unconnected_and_says_why(window):
+    graph = window.document.graph
+    _drop(window, "LSTM", _midpoint(window, Edge("conv", "flat")))  # [N, 4, 6, 6] into an LSTM: no
+    added = [n.id for n in graph if n.type == "LSTM" and n.id != "lstm"]
+    assert len(added) == 1
+    assert Edge("conv", "flat") in graph.edges and not graph.in_edges(added[0])
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Not inserted into conv → flat") and "LSTM" in message
+
+
+def test_releasing_a_picked_link_on_an_output_port_keeps_it_and_says_why(window):
+    graph = window.document.graph
+    edges = list(graph.edges)
+    mouse_drag(window, _in_port(window, "flat"), _out_port(window, "lstm"))  # an output cannot take it
+    assert graph.edges == edges
+    assert window.scene.edges[Edge("conv", "flat")].isVisible()
+    assert not window.document.undo_stack.canUndo()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Kept the link conv → flat") and "lstm" in message
+
+
+def test_releasing_a_picked_link_on_a_port_that_refuses_it_restores_it(window):
+    graph = window.document.graph
+    edges = list(graph.edges)
+    mouse_drag(window, _in_port(window, "flat"), _in_port(window, "out"))  # out is already fed by fc
+    assert graph.edges == edges
+    assert window.scene.edges[Edge("conv", "flat")].isVisible()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Kept the link conv → flat") and "already fed" in message
+
+
+def test_releasing_a_picked_link_on_empty_canvas_still_removes_it(window):
+    mouse_drag(window, _in_port(window, "flat"), QPointF(900, 60))
+    assert Edge("conv", "flat") not in window.document.graph.edges
+    window.actions_.undo.trigger()
+    assert Edge("conv", "flat") in window.document.graph.edges
