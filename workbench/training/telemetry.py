@@ -104,6 +104,7 @@ class Telemetry(Callback):
         self._guard_handle = None
         self._records: dict[str, tuple[torch.Tensor, int] | None] = {}  # node id -> (stats, numel)
         self._guard_fired = False
+        self._asked = False  # request_sample() was called
         self._guard_step: int | None = None  # the step whose output first held NaN/Inf
         self._cost = 0.0
         self._since = (0.0, 0)  # (time, step) the step-time estimate counts from
@@ -125,10 +126,18 @@ class Telemetry(Callback):
         if self.sample and trainer.step + 1 == self.next_step and not self._handles:
             self._arm()
 
+    def request_sample(self) -> None:
+        """Sample the next step, even with `sample` off (the GUI's "sample telemetry now";
+        any thread: the training loop reads the flag)."""
+        self._asked = True
+
     def on_batch_end(self, trainer, batch: int, loss) -> None:
         if self._handles:
             self._finish(trainer)
-        if self.sample and trainer.step + 1 == self.next_step:
+        if self._asked and not self._handles and batch + 1 < len(trainer.train_source):
+            self._asked = False
+            self._arm()
+        elif self.sample and trainer.step + 1 == self.next_step:
             if batch + 1 < len(trainer.train_source):  # else on_epoch_start arms it, after validation
                 self._arm()
 
