@@ -73,6 +73,27 @@ def test_step_events_carry_loss_lr_and_eta():
     assert steps[-1]["batch"] == steps[-1]["batches"] == 6
 
 
+def test_the_run_eta_counts_the_epochs_still_to_come():
+    log = EventLog()
+    make_trainer({"epochs": 3, "log_every_n_steps": 2}, callbacks=[log]).fit()
+    by_epoch = {e: [s for s in log.of("step") if s["epoch"] == e] for e in (1, 2, 3)}
+    last_of_first = by_epoch[1][-1]
+    assert last_of_first["eta_s"] == 0 and last_of_first["run_eta_s"] > 0  # the epoch ends, the run does not
+    first_epoch = log.of("epoch")[0]["seconds"]
+    second = by_epoch[2][0]  # two epochs to go at the pace of the finished one
+    assert second["run_eta_s"] == pytest.approx(second["eta_s"] + first_epoch, rel=1e-6)
+    assert all(s["run_eta_s"] == pytest.approx(s["eta_s"]) for s in by_epoch[3])  # the last epoch: the same
+    assert by_epoch[3][-1]["run_eta_s"] == 0
+
+
+def test_with_max_steps_the_run_eta_is_the_steps_left():
+    log = EventLog()
+    make_trainer({"epochs": 10, "max_steps": 8, "log_every_n_steps": 2}, callbacks=[log]).fit()
+    steps = log.of("step")
+    assert steps[-1]["step"] == 8 and steps[-1]["run_eta_s"] == 0
+    assert all(s["run_eta_s"] > 0 for s in steps if s["step"] < 8)
+
+
 def test_stop_from_another_thread_ends_cleanly():
     control = RunControl()
 

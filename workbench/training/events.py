@@ -9,8 +9,9 @@ Every event has "event" (its kind) and "time" (seconds since the epoch). Kinds:
                steps), "batches_per_epoch", "accumulate_steps", "max_steps", "eval_every" (null:
                per epoch only), "objective" ("causal_lm" or the loss), "batch_size", "train_samples",
                "val_samples", "device", "amp", "world_size", "parameters", "run_dir", "task"}
-    step       {"step", "epoch", "batch", "batches", "loss", "lr", "samples_per_s", "eta_s"}
-               (the mean loss of the steps since the last step event; "eta_s" to epoch end)
+    step       {"step", "epoch", "batch", "batches", "loss", "lr", "samples_per_s", "eta_s", "run_eta_s"}
+               (the mean loss of the steps since the last step event; "eta_s" to epoch end,
+               "run_eta_s" to the end of the run)
     epoch      {"epoch", "epochs", "step", "train_loss", "val_loss", "val_accuracy" |
                "val_mae", ... every metric, "lr", "seconds", "samples_per_s", "eta_s",
                "improved"}  ("eta_s" to the end of the run; a causal LM has "train_perplexity",

@@ -352,7 +352,19 @@ class Trainer:
         eta = elapsed / done * (total - batch) if done else None
         self.emit("step", step=self.step, epoch=epoch, batch=batch, batches=total, loss=window["loss"],
                   lr=current_lr(self.optimizer, self.warmup, self.step), samples_per_s=window["samples_per_s"],
-                  eta_s=eta)
+                  eta_s=eta, run_eta_s=self._run_eta(epoch, total, eta, elapsed / done if done else None))
+
+    def _run_eta(self, epoch: int, batches: int, epoch_eta: float | None, per_batch: float | None) -> float | None:
+        """Seconds to the end of the run: the rest of this epoch, then each remaining epoch at
+        the mean duration of the finished ones (validation included), or at this epoch's
+        pace before one has finished; with max_steps, the steps left at this pace."""
+        if epoch_eta is None or per_batch is None:
+            return None
+        if self.config.max_steps is not None:
+            return per_batch * self.config.accumulate_steps * max(0, self.config.max_steps - self.step)
+        seconds = self._epoch_seconds
+        per_epoch = sum(seconds) / len(seconds) if seconds else per_batch * batches
+        return epoch_eta + (self.config.epochs - epoch) * per_epoch
 
     def _obey_control(self, epoch: int, batch: int, total: int) -> bool:
         """Pause or stop between batches; True when the run must stop."""

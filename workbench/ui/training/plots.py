@@ -110,9 +110,12 @@ class LivePlots(QWidget):
         self._drawn = [0] * len(self._curves)
         self._plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.rate_plot)
         self._plot_curves = ((0, 1), (2, 3), (4,), (5, 6))  # the curves of each plot widget
-        # what one refresh may redraw: a per-step curve alone (setData of 10^6 points costs ~10 ms),
-        # the two epoch curves together; the raw and smoothed losses follow each other a tick apart
-        self._groups = ((0,), (1,), (2, 3), (4,), (5, 6))
+        # what one refresh may redraw: a per-step curve alone (setData of 10^6 points costs ~10 ms);
+        # the raw and smoothed losses follow each other a tick apart. The epoch curves (a few
+        # hundred points at most) are drawn on every refresh that finds them changed, so the
+        # plots never lag the epoch table.
+        self._groups = ((0,), (1,), (5, 6))
+        self._epoch_curves = (2, 3, 4)
         self._next = 0
         self._last_redraw = 0.0
         self._build_controls()
@@ -228,6 +231,7 @@ class LivePlots(QWidget):
 
         The step plots' x range (linked) is widened by half again when the data reaches
         its end, not every frame, so their axes are not re-laid out 25 times a second."""
+        self._draw_epoch_curves()
         now = time.monotonic()
         if not force and now - self._last_redraw < 1.0 / REDRAWS_PER_S:
             return
@@ -249,6 +253,40 @@ class LivePlots(QWidget):
                 if 0 in changed:
                     self._widen_steps()
                 return
+
+    def _draw_epoch_curves(self) -> None:
+        changed = {self._plots[1] if i < 4 else self._plots[2] for i in self._epoch_curves
+                   if len(self._curves[i][1]) != self._drawn[i]}
+        for i in self._epoch_curves:
+            curve, series = self._curves[i]
+            if len(series) != self._drawn[i]:
+                curve.setData(series.x, series.y, connect="finite")
+                self._drawn[i] = len(series)
+        for plot in changed:
+            self._frame_points(plot)
+
+    def _frame_points(self, plot: pg.PlotWidget) -> None:
+        """Autorange, except around a single point, where pyqtgraph's zero-width range turns
+        into an axis like -100...150: then one unit (epoch) or 5% either side of it."""
+        group = self._plot_curves[self._plots.index(plot)]
+        xs = np.concatenate([self._curves[i][1].x for i in group])
+        ys = np.concatenate([self._curves[i][1].y for i in group])
+        box = plot.getPlotItem().getViewBox()
+        if box.state["logMode"][1]:  # the view's y is log10 of the data
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ys = np.log10(ys)
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        if len(np.unique(xs[finite])) > 1:
+            box.enableAutoRange()
+            return
+        if not finite.any():
+            return
+        x, low, high = float(xs[finite][0]), float(ys[finite].min()), float(ys[finite].max())
+        half_x = 0.5 if not self.by_step else max(1.0, abs(x) * 0.05)
+        middle = (low + high) / 2
+        half_y = max((high - low) * 0.6, abs(middle) * 0.1, 1e-3)
+        plot.setXRange(x - half_x, x + half_x, padding=0)
+        plot.setYRange(middle - half_y, middle + half_y, padding=0)
 
     def flush(self) -> None:
         """Draw everything now (a run ended)."""
