@@ -226,9 +226,6 @@ def _finish(study, args, code: int) -> int:
 
 
 def _report(args, load) -> int:
-    from workbench.search.report import format_report, report_json
-    from workbench.search.study import StudyError, storage_of
-
     storage = args.storage
     if storage is None:
         if not args.file:
@@ -237,6 +234,9 @@ def _report(args, load) -> int:
         if not Path(storage[len("sqlite:///"):]).is_file():
             raise SweepError(f"no study database at {storage[len('sqlite:///'):]} (run workbench sweep {args.file} first)")
     import optuna
+
+    from workbench.search.report import format_report, report_json
+    from workbench.search.study import StudyError, storage_of
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:

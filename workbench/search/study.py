@@ -75,7 +75,7 @@ def build_sampler(spec: SearchSpec) -> optuna.samplers.BaseSampler:
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
-        return optuna.samplers.GridSampler({k: grid_values(d) for k, d in spec.space.items()}, seed=seed)
+        return _AskTellGrid({k: grid_values(d) for k, d in spec.space.items()}, seed=seed)
     if spec.sampler == "cmaes":
         try:
             import cmaes  # noqa: F401 - Optuna's CMA-ES needs the cmaes package
@@ -84,6 +84,14 @@ def build_sampler(spec: SearchSpec) -> optuna.samplers.BaseSampler:
                              "(or choose tpe or random)") from None
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     return optuna.samplers.TPESampler(seed=seed)
+
+
+class _AskTellGrid(optuna.samplers.GridSampler):
+    """GridSampler calls study.stop() once the grid is covered, which only works inside
+    study.optimize; our workers ask and tell, and check `is_exhausted` before each trial."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
 
 
 def build_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
