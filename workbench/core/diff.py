@@ -4,8 +4,12 @@ Used to compare two runs (each run folder keeps the project as it was trained). 
 (the `training` and `data` sections, and the name) are compared as dotted keys
 ("training.optimizer.lr"); lists are compared whole. The graph is compared by node id:
 added, removed, and changed nodes (type, params key by key), and edges added or
-removed. Canvas positions are ignored: moving a node changes nothing that trains. Block
-definitions used by both projects are compared the same way, one level down.
+removed. A renamed node is matched by the rename the project recorded (each node keeps
+its earlier ids in `renamed_from`, core/rename.py), in either direction, so it shows as
+renamed (and changed, if it was), and its edges as unchanged; matching by type and
+position was not chosen, since moving or duplicating a node would fool it. Canvas
+positions are ignored: moving a node changes nothing that trains. Block definitions used
+by both projects are compared the same way, one level down.
 """
 
 from __future__ import annotations
@@ -60,15 +64,19 @@ class NodeChange:
     old_type: str
     new_type: str
     params: list[Change] = field(default_factory=list)
+    old_id: str | None = None  # set when the node was renamed
 
     def to_json(self) -> dict:
         out: dict = {"id": self.id, "params": [c.to_json() for c in self.params]}
+        if self.old_id is not None:
+            out["old_id"] = self.old_id
         if self.old_type != self.new_type:
             out["type"] = {"old": self.old_type, "new": self.new_type}
         return out
 
     def text(self) -> str:
-        parts = [f"type {self.old_type} -> {self.new_type}"] if self.old_type != self.new_type else []
+        parts = [f"renamed from {self.old_id}"] if self.old_id is not None else []
+        parts += [f"type {self.old_type} -> {self.new_type}"] if self.old_type != self.new_type else []
         parts += [c.text() for c in self.params]
         return f"~ node {self.id} ({self.new_type}): " + "; ".join(parts)
 
@@ -161,18 +169,22 @@ def diff_graphs(old: dict, new: dict) -> GraphDiff:
     """Compare two serialised graphs ({"nodes", "edges"}) by node id, ignoring positions."""
     old_nodes = {n["id"]: n for n in old.get("nodes", [])}
     new_nodes = {n["id"]: n for n in new.get("nodes", [])}
+    renamed = _renames(old_nodes, new_nodes)  # old id -> new id
+    matched = set(renamed.values())
     diff = GraphDiff(
-        added=[_node_view(n) for i, n in new_nodes.items() if i not in old_nodes],
-        removed=[_node_view(n) for i, n in old_nodes.items() if i not in new_nodes],
+        added=[_node_view(n) for i, n in new_nodes.items() if i not in old_nodes and i not in matched],
+        removed=[_node_view(n) for i, n in old_nodes.items() if i not in new_nodes and i not in renamed],
     )
     for node_id, before in old_nodes.items():
-        after = new_nodes.get(node_id)
+        new_id = renamed.get(node_id, node_id)
+        after = new_nodes.get(new_id)
         if after is None:
             continue
         params = diff_values(before.get("params") or {}, after.get("params") or {}, "")
-        if params or before["type"] != after["type"]:
-            diff.changed.append(NodeChange(node_id, before["type"], after["type"], params))
-    old_edges = [_edge_key(e) for e in old.get("edges", [])]
+        if params or before["type"] != after["type"] or new_id != node_id:
+            old_id = node_id if new_id != node_id else None
+            diff.changed.append(NodeChange(new_id, before["type"], after["type"], params, old_id))
+    old_edges = [_edge_key(e, renamed) for e in old.get("edges", [])]
     new_edges = [_edge_key(e) for e in new.get("edges", [])]
     old_set, new_set = set(old_edges), set(new_edges)
     diff.edges_added = [_edge_dict(k) for k in new_edges if k not in old_set]
@@ -219,8 +231,39 @@ def _params_text(params: dict | None) -> str:
     return " " + ", ".join(f"{k}={_value(v)}" for k, v in params.items())
 
 
-def _edge_key(edge: dict) -> tuple:
-    return edge["source"], edge.get("source_port", 0), edge["target"], edge.get("target_port", 0)
+def _renames(old_nodes: dict, new_nodes: dict) -> dict[str, str]:
+    """Old id -> new id for nodes whose recorded earlier ids (`renamed_from`) link an id only
+    the old graph has with one only the new graph has (the new graph renamed it, or the old
+    graph is the later one and its node was renamed from the new graph's id)."""
+    gone = [i for i in old_nodes if i not in new_nodes]
+    fresh = [i for i in new_nodes if i not in old_nodes]
+    found: dict[str, str] = {}
+    for new_id in fresh:  # renamed after the old snapshot: the latest earlier id that the old graph has
+        for earlier in reversed(_history(new_nodes[new_id])):
+            if earlier in gone and earlier not in found:
+                found[earlier] = new_id
+                break
+    taken = set(found.values())
+    for old_id in gone:  # the old snapshot is the later one
+        if old_id in found:
+            continue
+        for earlier in reversed(_history(old_nodes[old_id])):
+            if earlier in fresh and earlier not in taken:
+                found[old_id] = earlier
+                taken.add(earlier)
+                break
+    return found
+
+
+def _history(node: dict) -> list[str]:
+    earlier = node.get("renamed_from")
+    return [i for i in earlier if isinstance(i, str)] if isinstance(earlier, list) else []
+
+
+def _edge_key(edge: dict, renamed: dict | None = None) -> tuple:
+    ids = renamed or {}
+    return (ids.get(edge["source"], edge["source"]), edge.get("source_port", 0),
+            ids.get(edge["target"], edge["target"]), edge.get("target_port", 0))
 
 
 def _edge_dict(key: tuple) -> dict:

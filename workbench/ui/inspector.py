@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from workbench.core.commands import SetParams
@@ -57,6 +57,8 @@ class FieldRow(QWidget):
 
 
 class Inspector(QScrollArea):
+    renamed = Signal(str)  # the shown node got a new id from the id field
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
@@ -65,6 +67,7 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self.rows: dict[str, FieldRow] = {}
         self.title = QLabel()
+        self.id_field = None
         self._show_empty("Loading…")
 
     def set_document(self, document) -> None:
@@ -87,8 +90,11 @@ class Inspector(QScrollArea):
             self.show_node(None)
 
     def show_node(self, node_id: str | None) -> None:
+        if self.id_field is not None and self.id_field.busy:  # a rename on its way: the page stays till it is done
+            return
         self.node_id = node_id
         self.rows = {}
+        self.id_field = None
         if self.document is None:
             return
         if node_id is None or node_id not in self.document.graph:
@@ -110,7 +116,11 @@ class Inspector(QScrollArea):
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #d23c3c;")
-        for widget in (self.title, doc, self.io_label, self.problems):
+        from workbench.ui.id_field import IdField
+
+        self.id_field = IdField(self.document, node_id)
+        self.id_field.renamed.connect(self._renamed)
+        for widget in (self.title, self.id_field, doc, self.io_label, self.problems):
             layout.addWidget(widget)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -159,8 +169,15 @@ class Inspector(QScrollArea):
                 row.editor.set_value(value)
             row.reset.setEnabled(param.name in node.params)
 
+    def _renamed(self, node_id: str) -> None:
+        QTimer.singleShot(0, lambda: self._show_renamed(node_id))  # not now: the id field's own signal is running
+
+    def _show_renamed(self, node_id: str) -> None:
+        self.show_node(node_id)
+        self.renamed.emit(node_id)
+
     def _on_graph_event(self, event: GraphEvent) -> None:
-        if self.node_id is None:  # the overview refreshes on `inferred`
+        if self.node_id is None or (self.id_field is not None and self.id_field.busy):  # overview: on `inferred`
             return
         if event.kind == "params_changed" and event.node == self.node_id:
             for row in self.rows.values():

@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.activated.connect(lambda name: self.editor and self.editor.add_layer(name, wire=True))
         self.view.layer_dropped.connect(lambda name, pos: self.editor and self.editor.add_layer(name, pos))
         self.summary.node_clicked.connect(self.reveal_node)
+        self.inspector.renamed.connect(self.reveal_node)  # the renamed node stays selected
         self.problems.node_clicked.connect(self.reveal_node)
         self.problems.count_changed.connect(self._show_counts)
         self._set_enabled(False)
