@@ -225,6 +225,14 @@ def cmd_import(args) -> int:
 
     target = Path(args.output)
     weights = target.with_suffix(".pt")
+    if args.module.lower().endswith(".onnx"):  # an ONNX file, through onnx2torch (its weights always written)
+        from workbench.export.import_command import import_onnx_file
+
+        try:
+            shapes = [parse_shape(text) for text in args.input_shape] if args.input_shape else None
+        except ImportFailure as exc:
+            raise UserError(str(exc)) from None
+        return import_onnx_file(args.module, args.output, shapes, args.name, UserError)
     try:
         shapes = [parse_shape(text) for text in (args.input_shape or ["3,224,224"])]
         result = import_model(args.module, shapes, name=args.name)
@@ -376,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
         "module",
         metavar="MODULE_PATH",
         help="package.module:factory (e.g. torchvision.models:resnet18) or path/to/file.py:name, where name is "
-        "an nn.Module class without required arguments or a function returning a module",
+        "an nn.Module class without required arguments or a function returning a module; or an ONNX file "
+        "(model.onnx: converted with onnx2torch, its weights written beside the project as OUT.pt)",
     )
     imported.add_argument(
         "--input-shape",
