@@ -144,7 +144,17 @@ class MainWindow(QMainWindow):
 
     def _size_docks(self) -> None:
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 350], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["summary"]], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["summary"]], [self._bottom_height()], Qt.Orientation.Vertical)
+
+    def _bottom_height(self) -> int:
+        """The bottom docks start tall enough for a 10-class confusion matrix (and the
+        dashboard's plots), at most 40% of the window; the user's own sizes are restored
+        from the settings instead when there are any."""
+        needed = 170
+        if "evaluation" in self.docks:
+            title_and_tabs = 2 * self.fontMetrics().height() + 24
+            needed = max(needed, self.evaluation.height_for_classes(10) + title_and_tabs)
+        return min(needed, int(self.height() * 0.4))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

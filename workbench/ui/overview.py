@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from workbench.core.graph import count_layers
 from workbench.ui.canvas.labels import fmt_count
 
 
@@ -42,7 +43,7 @@ def project_overview(document) -> str:
     except Exception:
         params, flops, macs, at = "?", "?", "?", ""
     model = [
-        ("layers", len(project.graph)),
+        ("layers", count_layers(node.type for node in project.graph)),
         ("links", len(project.graph.edges)),
         ("parameters", params),
         ("MACs / sample" + at, macs),

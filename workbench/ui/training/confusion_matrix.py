@@ -73,6 +73,10 @@ class ConfusionMatrix(QWidget):
         self.update()
 
     # ---- geometry ---------------------------------------------------------------------------
+    def height_for(self, n: int, cell: int = MIN_CELL) -> int:
+        """Pixels `n` classes need at `cell` px a row, with one-digit-wide class names."""
+        return TITLE + QFontMetrics(self.font()).height() + 4 + n * cell + 2
+
     def sizeHint(self) -> QSize:
         n = len(self.classes)
         return QSize(self._left + n * self.cell + 2, self._top + n * self.cell + 2)

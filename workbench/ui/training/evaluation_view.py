@@ -100,6 +100,14 @@ class EvaluationView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.splitter, 1)
 
+    def height_for_classes(self, n: int = 10) -> int:
+        """The height that shows a confusion matrix of `n` classes whole, with the summary line
+        above it: what the bottom docks start at, so ten classes are not clipped."""
+        margins = self.layout().contentsMargins()
+        frame = 2 * self.matrix_area.frameWidth()
+        return (margins.top() + margins.bottom() + self.summary.fontMetrics().height() + self.layout().spacing()
+                + self.matrix.height_for(n) + frame)
+
     # ---- following a run ----------------------------------------------------------------------
     def follow(self, dashboard) -> None:
         """Show the evaluations of the dashboard's runs as they arrive."""
@@ -155,7 +163,7 @@ class EvaluationView(QWidget):
     def load_samples(self, project, seed: int, base_dir: Path | None = None) -> None:
         """Load the data `project` trains on (split with `seed`) on a background thread."""
         from workbench.data.paths import data_base_dir
-        from workbench.training.session import SetupError, graph_io
+        from workbench.training.graph_io import SetupError, graph_io
 
         self._token += 1
         self.bundle, self._cache, self.samples_error = None, {}, ""
