@@ -131,6 +131,7 @@ class NodeBuilder(fx_mapping.MapContext):
             node.native = True
             if native.weights is not None:
                 node.moves.append((native.weights_prefix, native.weights))
+            node.moves.extend((name + ".", path, shape) for name, path, shape in native.tensors)
             return node
         builder = ExprBuilder(self.gm, self.kinds, self.values, lambda x: self.ref[x])
         try:

@@ -40,6 +40,7 @@ class Native:
     weights: str | None = None  # module path in the original model whose state moves over
     weights_prefix: str = ""  # where that state sits inside the new layer ("rnn." for LSTM)
     extra: dict = field(default_factory=dict)
+    tensors: tuple = ()  # (name in the new layer, parameter path in the original, new shape or None): ViT's class token
 
 
 class MapContext:
@@ -283,6 +284,11 @@ def _bind(op: str, args: tuple, kwargs: dict) -> dict:
     names, defaults = SIGNATURES[op]
     if op in ("reshape", "permute") and len(args) > 1:
         return {"input": args[0], "rest": args[1:], **kwargs}
+    return bind_args(names, defaults, args, kwargs)
+
+
+def bind_args(names: tuple[str, ...], defaults: dict, args: tuple, kwargs: dict) -> dict:
+    """A call's arguments by name (`names` in positional order); NotNative for any other."""
     if len(args) > len(names):
         raise NotNative
     bound = dict(defaults)
@@ -291,6 +297,8 @@ def _bind(op: str, args: tuple, kwargs: dict) -> dict:
         if key not in names and key not in defaults:
             raise NotNative
         bound[key] = value
+    if any(name not in bound for name in names):  # a required argument is missing
+        raise NotNative
     return bound
 
 
@@ -374,6 +382,12 @@ def _map_op(op: str, layer: str, node: fx.Node, ctx: MapContext) -> Native | Ali
 
 def map_native(node: fx.Node, ctx: MapContext):
     """A Native layer for this batched fx node, an Alias, or None."""
+    from workbench.core import fx_calls  # the calls issue 15 added; it builds on this module
+
+    return fx_calls.map_before(node, ctx) or _map_known(node, ctx) or fx_calls.map_after(node, ctx)
+
+
+def _map_known(node: fx.Node, ctx: MapContext):
     try:
         if node.op == "call_module":
             module = ctx.module(node.target)

@@ -116,9 +116,10 @@ def import_model(
 def _state_dict(gm: fx.GraphModule, nodes: list[GraphNode]) -> dict[str, torch.Tensor]:
     state: dict[str, torch.Tensor] = {}
     for n in nodes:
-        for prefix, path in n.moves:
-            if n.type == "FxModule" and not _is_module(gm, path):
-                state[f"{n.id}.{prefix[:-1]}"] = operator.attrgetter(path)(gm).detach().clone()
+        for prefix, path, *shape in n.moves:
+            if not _is_module(gm, path):  # one tensor: an FxModule's, a ClassToken's token, a position table
+                value = operator.attrgetter(path)(gm).detach().clone()
+                state[f"{n.id}.{prefix[:-1]}"] = value.reshape(shape[0]) if shape and shape[0] else value
                 continue
             for key, value in gm.get_submodule(path).state_dict().items():
                 state[f"{n.id}.{prefix}{key}"] = value.detach().clone()
