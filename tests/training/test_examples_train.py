@@ -19,7 +19,8 @@ EPOCHS = {"tabular_mlp": 3, "lstm_text_classifier": 3, "transformer_text_classif
 # the language models train by a step budget: a few dozen small steps clear the bar (their own
 # tests in tests/inference hold them to the unigram baseline)
 OVERRIDES = {name: {"max_steps": 30, "batch_size": 8} for name in ("gpt_char", "gpt_bpe")}
-# these read downloaded image sets; test_examples_on_image_files.py trains them on generated files
+# image sets (downloaded, or the bundled MNIST sample, whose full epoch is slow here): test_examples_on_image_files.py
+# trains them on generated files, test_examples_offline.py on their own data for a few steps
 ON_IMAGE_FILES = ("mnist_cnn", "cifar_resnet_block", "transfer_resnet18")
 
 

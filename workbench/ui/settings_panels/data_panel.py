@@ -449,7 +449,7 @@ class DataPanel(QWidget):
         if problems:
             return problems
         from workbench.training.config import ConfigError, parse_config
-        from workbench.training.session import SetupError, graph_io
+        from workbench.training.graph_io import SetupError, graph_io
 
         try:
             inputs, output_info = graph_io(project)
@@ -473,6 +473,8 @@ class DataPanel(QWidget):
                 found = path_kind(path) if path is not None else "unusable"
                 if path is None:
                     problems.append(f"data.params.{name} is not a usable path: {value!r}")
+                elif found == "missing" and name == "root":
+                    continue  # a download creates it; loading says what is missing and how to fetch it
                 elif found == "missing":
                     problems.append(f"data.params.{name} names a {kind} that does not exist: {path}")
                 elif found.startswith("unusable"):
