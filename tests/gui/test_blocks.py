@@ -59,7 +59,7 @@ def test_group_selected_nodes_shows_one_block_node_and_ungroup_restores(window, 
     assert block in window.scene.nodes
 
 
-def test_double_click_opens_the_inner_graph_read_only(window, monkeypatch, qtbot):
+def test_double_click_opens_the_inner_graph_for_editing(window, monkeypatch, qtbot):
     block = _group(window, monkeypatch)
     item = window.scene.nodes[block]
     window.view.centerOn(item)
@@ -68,7 +68,7 @@ def test_double_click_opens_the_inner_graph_read_only(window, monkeypatch, qtbot
     dialog = window.scene.block_dialog  # a child of the window, deleted when closed
     assert dialog.block_name == "Features"
     assert set(dialog.scene.nodes) >= {"conv", "flat"}
-    assert not dialog.view.isInteractive()
+    assert dialog.view.isInteractive()  # editable in place: tests/gui/test_canvas_blocks.py
     assert dialog.scene.nodes["flat"].shape_text == "[N, 144]"
     dialog.close()
 

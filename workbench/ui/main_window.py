@@ -207,7 +207,8 @@ class MainWindow(QMainWindow):
         from workbench.ui.quick_add import QuickAdd
 
         if self._quick_add is None:
-            self._quick_add = QuickAdd(self.document.graph.catalog, self)
+            self._quick_add = QuickAdd(self.document.graph.catalog, self,
+                                       blocks=lambda: list(self.document.graph.blocks) if self.document else [])
             self._quick_add.chosen.connect(lambda name: self.editor and self.editor.add_layer(name, wire=True))
         self._quick_add.edit.clear()
         self._quick_add.popup_at(self.view.mapToGlobal(self.view.rect().center()))

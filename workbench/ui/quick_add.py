@@ -1,36 +1,46 @@
-"""Ctrl+K: type a few letters of a layer's name, Enter adds it after the selection."""
+"""Ctrl+K: type a few letters of a layer's (or one of the project's blocks') name, Enter adds it
+after the selection."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
+from workbench.ui.editing import BLOCK_PREFIX
+
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+BLOCK_CATEGORY = "My blocks"
 
 
-def rank(catalog, text: str) -> list[str]:
-    """Layer names for `text`: name prefix first, then name contains, then doc matches."""
+def rank(catalog, text: str, blocks=()) -> list[str]:
+    """Entries for `text`: name prefix first, then name contains, then doc matches. The
+    project's blocks come as "Block:NAME" (matched by NAME, or by the word "block"), and
+    the generic Block layer, which needs a block chosen, is left out when there are some."""
     query = text.strip().lower()
+    entries = [(f"{BLOCK_PREFIX}{b}", b, f"{BLOCK_CATEGORY} block") for b in blocks]
+    entries += [(s.name, s.name, f"{s.category} {s.doc}") for s in catalog if not (blocks and s.name == "Block")]
     if not query:
-        return catalog.names()
+        return [key for key, _, _ in entries]
     prefix, inside, doc = [], [], []
-    for spec in catalog:
-        name = spec.name.lower()
+    for key, name, about in entries:
+        name = name.lower()
         if name.startswith(query):
-            prefix.append(spec.name)
+            prefix.append(key)
         elif query in name:
-            inside.append(spec.name)
-        elif all(w in f"{spec.category} {spec.doc}".lower() for w in query.split()):
-            doc.append(spec.name)
+            inside.append(key)
+        elif all(w in about.lower() for w in query.split()):
+            doc.append(key)
     return prefix + inside + doc
 
 
 class QuickAdd(QFrame):
     chosen = Signal(str)
 
-    def __init__(self, catalog, parent=None) -> None:
+    def __init__(self, catalog, parent=None, blocks=None) -> None:
+        """`blocks`: a function giving the names of the project's blocks (asked at each popup)."""
         super().__init__(parent, Qt.WindowType.Popup)
         self.catalog = catalog
+        self.blocks = blocks or (lambda: [])
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("Add a layer: type to search, Enter to insert")
@@ -48,11 +58,15 @@ class QuickAdd(QFrame):
 
     def _refill(self, text: str) -> None:
         self.list.clear()
-        for name in rank(self.catalog, text):
-            spec = self.catalog.get(name)
-            item = QListWidgetItem(f"{name}  —  {spec.category}")
+        for name in rank(self.catalog, text, self.blocks()):
+            if name.startswith(BLOCK_PREFIX):
+                item = QListWidgetItem(f"{name[len(BLOCK_PREFIX):]}  —  {BLOCK_CATEGORY}")
+                item.setToolTip("A block of this project")
+            else:
+                spec = self.catalog.get(name)
+                item = QListWidgetItem(f"{name}  —  {spec.category}")
+                item.setToolTip(spec.doc)
             item.setData(TYPE_ROLE, name)
-            item.setToolTip(spec.doc)
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
@@ -74,6 +88,7 @@ class QuickAdd(QFrame):
         self.chosen.emit(name)
 
     def popup_at(self, center) -> None:
+        self._refill(self.edit.text())  # the project's blocks may have changed since the last time
         self.move(center.x() - self.width() // 2, center.y() - self.height() // 2)
         self.show()
         self.edit.setFocus()

@@ -239,7 +239,7 @@ class GraphScene(QGraphicsScene):
         super().mouseDoubleClickEvent(event)
 
     def open_block(self, node_id: str):
-        """Show a Block node's inner graph, read-only, in its own window."""
+        """Open a Block node's inner graph for editing in its own window (ui/block_view.py)."""
         if self.graph.node(node_id).params.get("block") not in self.graph.blocks:
             self.message.emit(f"{node_id} has no block definition to open")
             return None
