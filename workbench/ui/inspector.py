@@ -19,6 +19,7 @@ from workbench.core.graph import GraphEvent
 from workbench.core.params import ParamError, from_data_fact
 from workbench.ui.overview import project_overview
 from workbench.ui.param_editors import ParamEditor, editor_for
+from workbench.ui.sweep.context import offer_search
 
 
 class FieldRow(QWidget):
@@ -134,6 +135,7 @@ class Inspector(QScrollArea):
             self.rows[param.name] = row
             editor.edited.connect(lambda value, name=param.name: self._edited(name, value))
             editor.finished.connect(self._finished)
+            offer_search(editor, lambda name=param.name: f"nodes.{self.node_id}.{name}" if self.node_id else None)
             row.reset.clicked.connect(lambda _=False, name=param.name: self._reset(name))
         if not spec.params:
             form.addRow(QLabel("This layer has no parameters."))

@@ -63,6 +63,9 @@ class MainWindow(QMainWindow):
         from workbench.ui.settings_panels import install as install_settings  # Training settings and Data docks
 
         self.settings_panels = install_settings(self)
+        from workbench.ui.sweep import install as install_sweep  # the Sweep dock (Optuna), beside Runs
+
+        install_sweep(self)
         self.counts = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
         self._first_size()
@@ -303,6 +306,8 @@ class MainWindow(QMainWindow):
             self.docks["generate"].widget().shutdown()
         if "try_it" in self.docks:
             self.docks["try_it"].widget().shutdown()
+        if "sweep" in self.docks:
+            self.docks["sweep"].widget().shutdown()
         if self.export_dialog is not None:
             self.export_dialog.close()  # waits for a running export
         if self.autosave is not None:

@@ -29,6 +29,7 @@ from workbench.training.config import (
     COMPILE_BACKENDS, LOSSES, OBJECTIVES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config,
 )
 from workbench.ui.settings_panels.common import SectionCommand, mark, vertical_scroller
+from workbench.ui.sweep.context import offer_search
 
 MISSING = object()
 AMP_CHOICES = [("auto (on for CUDA)", "auto"), ("on", True), ("off", False), ("bf16", "bf16"), ("fp16", "fp16")]
@@ -195,6 +196,7 @@ class TrainingPanel(QWidget):
         widget.setMinimumWidth(70)  # the dock may be narrow: never wider than it because of a spin box's range
         self.widgets[key] = widget
         self.form.addRow(label, widget)
+        offer_search(widget, lambda: f"training.{key}")  # "Search over this…" (the Sweep dock)
         if isinstance(widget, QComboBox):
             if widget.isEditable():
                 widget.currentTextChanged.connect(lambda _t, k=key: self._edited(k))
