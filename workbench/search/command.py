@@ -34,14 +34,18 @@ class SweepError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Run the project's search section as an Optuna study: each trial trains a normal run "
+                          "folder, weak trials are pruned per epoch, and any number of processes or machines "
+                          "sharing --storage join the same study. Exit status: 0 the study has a completed trial, "
+                          "3 none completed, 130 stopped (run it again to continue), 2 a mistake.")
     parser.add_argument("file", nargs="?", help="a .wbproj project file with a search section")
-    parser.add_argument("--trials", type=int, help="trials the study should hold (default: the search section's)")
-    parser.add_argument("--timeout", help="start no trial after this long, e.g. 90s, 30m, 2h (a running one finishes)")
-    parser.add_argument("--workers", type=int, help="worker processes on this machine (default: the search section's)")
-    parser.add_argument("--storage", help="Optuna storage URL: sqlite:///PATH.db or postgresql://... "
+    parser.add_argument("--trials", type=int, metavar="N", help="trials the study should hold (default: the search section's)")
+    parser.add_argument("--timeout", metavar="DURATION", help="start no trial after this long, e.g. 90s, 30m, 2h (a running one finishes)")
+    parser.add_argument("--workers", type=int, metavar="K", help="worker processes on this machine (default: the search section's)")
+    parser.add_argument("--storage", metavar="URL", help="Optuna storage URL: sqlite:///PATH.db or postgresql://... "
                         "(default: PROJECT's folder/<stem>.sweep.db)")
-    parser.add_argument("--study", help="the study name (default: the project's name)")
-    parser.add_argument("--runs-dir", help="folder that holds the trials' run folders (default: the project's)")
+    parser.add_argument("--study", metavar="NAME", help="the study name (default: the project's name)")
+    parser.add_argument("--runs-dir", metavar="DIR", help="folder that holds the trials' run folders (default: the project's)")
     parser.add_argument("--report", metavar="STUDY", help="print the study's trials and parameter importances")
     parser.add_argument("--json", action="store_true", help="print one JSON object per trial, then the report as JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process the command started
