@@ -284,6 +284,14 @@ def cmd_sweep(args) -> int:
         raise UserError(str(exc)) from None
 
 
+def cmd_open(args) -> int:
+    if args.output is None:  # the window recovers it (ui/files.py)
+        return cmd_gui(args)
+    from workbench.export.open_command import open_file
+
+    return open_file(args.file, args.output, UserError)
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -299,6 +307,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "export": (cmd_export, "export to ONNX, TorchScript, torch.export, a state dict or PyTorch source, and verify it"),
     "plugins": (cmd_plugins, "list plugin layers: where they load from, what loaded, what failed and why"),
     "import": (cmd_import, "import an existing PyTorch model (traced with torch.fx) as a project"),
+    "open": (cmd_open, "recover the editable project from an exported ONNX, TorchScript, .pt2 or source file"),
     "generate": (cmd_generate, "continue a prompt with a trained token model (PyTorch weights or an ONNX file)"),
     "predict": (cmd_predict, "run a trained model on your own images, audio, text or CSV rows"),
     "sweep": (cmd_sweep, "search hyperparameters and architecture with Optuna (the project's search section)"),
@@ -398,6 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imported.add_argument("--name", help="project name (default: the factory's name)")
     imported.add_argument("-o", "--output", required=True, help="the .wbproj file to write")
+    opened = sub.add_parser("open", help=COMMANDS["open"][1],
+                            description="Open the project an export carries (or, for an ONNX file without one, "
+                            "import it) in the app, or write it with -o.")
+    opened.add_argument("file", help="an exported .onnx, .pt (TorchScript), .pt2 or .py file")
+    opened.add_argument("-o", "--output", help="write the project here instead of opening the app")
     _add_generate(sub)
     _add_predict(sub)
     from workbench.search.command import add_arguments as add_sweep_arguments  # torch- and optuna-free

@@ -116,14 +116,14 @@ _STATELESS_MORE = (
         "Dropout1d", "Dropout3d", "AlphaDropout", "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool3d",
         "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Upsample",
         "PixelShuffle", "PixelUnshuffle", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Unflatten",
-        "CosineSimilarity", "PairwiseDistance",
+        "CosineSimilarity",
         *(f"{kind}{n}d" for kind in ("ConstantPad", "ReflectionPad", "ReplicationPad") for n in (1, 2, 3)),
     )),
     "torchvision.ops.StochasticDepth",
     *(_OURS + name for name in (
         "tensor_ops.Squeeze", "tensor_ops.Unsqueeze", "tensor_ops.Split", "tensor_ops.Chunk", "tensor_ops.Slice",
         "tensor_ops.Select", "tensor_ops.Repeat", "tensor_ops.Expand", "tensor_ops.Stack", "reduce.Reduce",
-        "reduce.MatMul",
+        "reduce.MatMul", "similarity.PairwiseDistance",
     )),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -40,6 +40,7 @@ class BuiltModel:
     module: fx.GraphModule  # eval mode
     seed: int
     weights: str  # where the weights came from, in words
+    embedded: dict = field(default_factory=dict)  # the project and weights' origin the artifact carries
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -125,5 +126,8 @@ def build_model(project: Project, weights: str | os.PathLike | None = None) -> B
             raise ExportError(str(exc)) from None
         description = f"loaded from {loaded.describe()}"
     module.eval()
-    return BuiltModel(project.name, graph, result, plan, module, seed, description)
+    from workbench.export.embedded_project import embedded_texts, weights_origin
+
+    origin = weights_origin(loaded.path if loaded else None, loaded.epoch if loaded else None, seed)
+    return BuiltModel(project.name, graph, result, plan, module, seed, description, embedded_texts(project, origin))
 

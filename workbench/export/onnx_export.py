@@ -14,6 +14,7 @@ from pathlib import Path
 from workbench.export import verify
 from workbench.export.errors import ExportError, guess_node, short_reason
 from workbench.export.model import BuiltModel
+from workbench.export.embedded_project import embed_in_onnx
 from workbench.export.onnx_exporters import DEFAULT_OPSET, EXPORTERS, MAX_OPSET, MIN_OPSET, ExporterFailed, run_exporter
 from workbench.export.preflight import diagnose, preflight
 from workbench.export.report import EXPORTER_TITLES, ExportReport, TensorSpec
@@ -82,6 +83,7 @@ def export_onnx(built: BuiltModel, target: Path, opset: int, dynamic_batch: bool
             raise ExportError("ONNX export failed: " + "; ".join(reasons), node_id=node)
         if reasons:
             report.fallback = "; ".join(reasons) + f"; used the {EXPORTER_TITLES[report.exporter]}"
+        embed_in_onnx(path, built.embedded)  # the project travels inside (embedded_project.py)
         start = time.perf_counter()
         _verify(built, path, dynamic_batch, report)
         report.seconds["verify"] = round(time.perf_counter() - start, 3)

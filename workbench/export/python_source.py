@@ -27,6 +27,7 @@ import torch
 from workbench.core.codegen import doc_text, generate
 from workbench.core.compile import CompileError
 from workbench.export import verify
+from workbench.export.embedded_project import source_block
 from workbench.export.errors import ExportError
 from workbench.export.model import BuiltModel
 from workbench.export.report import ExportReport
@@ -96,7 +97,7 @@ def export_python(built: BuiltModel, target: Path, dynamic_batch: bool) -> Expor
     if weights_name == target.name:
         raise ExportError(f"{target}: the source file needs a .py name, so the weights can be saved beside it as .pt")
     start = time.perf_counter()
-    source = model_source(built, weights_name)
+    source = model_source(built, weights_name) + "\n\n" + source_block(built.embedded)
     with Staging(target.parent) as stage:
         stage.path(target.name).write_text(source, encoding="utf-8")
         torch.save(built.module.state_dict(), str(stage.path(weights_name)))

@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from workbench.export import verify
+from workbench.export.embedded_project import extra_files
 from workbench.export.errors import ExportError, guess_node, short_reason
 from workbench.export.model import BuiltModel
 from workbench.export.quiet import quiet
@@ -47,7 +48,7 @@ def export_torchscript(built: BuiltModel, target: Path, dynamic_batch: bool) -> 
             start = time.perf_counter()
             try:
                 with quiet(report.notes):
-                    torch.jit.save(make(), str(path))
+                    torch.jit.save(make(), str(path), _extra_files=extra_files(built.embedded))
             except Exception as exc:
                 reasons.append(f"torch.jit.{method} failed: {short_reason(exc)}")
                 continue
@@ -91,7 +92,7 @@ def export_pt2(built: BuiltModel, target: Path, dynamic_batch: bool) -> ExportRe
     with Staging(target.parent) as stage:
         path = stage.path(target.name)
         with quiet(report.notes):
-            torch.export.save(program, str(path))
+            torch.export.save(program, str(path), extra_files=extra_files(built.embedded))
         report.seconds["export"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
         failure = _check(report, built.batches(dynamic_batch), built, lambda: torch.export.load(str(path)).module())

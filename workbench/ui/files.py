@@ -18,6 +18,7 @@ from workbench.ui import settings
 from workbench.ui.templates import BLANK, TemplateGallery, blank_project
 
 FILTER = "Model Workbench project (*.wbproj);;All files (*)"
+OPEN_FILTER = "Model Workbench project (*.wbproj);;Exported model (*.onnx *.pt *.pt2 *.py);;All files (*)"
 
 
 def untitled_copy(project):
@@ -104,9 +105,13 @@ class Files(QObject):
             return False
         if path is None:
             start = str(self.document.path.parent) if self.document and self.document.path else ""
-            path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILTER)
+            path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, OPEN_FILTER)
             if not path:
                 return False
+        from workbench.ui.artifact_open import is_artifact, open_artifact
+
+        if is_artifact(path):  # an exported model: the project it carries (or an ONNX import)
+            return open_artifact(self.window, path)
         try:
             project = load_project(path)
         except ProjectError as exc:

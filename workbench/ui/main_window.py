@@ -55,6 +55,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["summary"], self.docks["problems"])
         self.docks["summary"].raise_()
         self.actions_ = menus.build(self)
+        from workbench.ui.artifact_open import install_file_drop
+
+        self.file_drop = install_file_drop(self)  # a dropped project or exported model opens
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
         from workbench.ui.training import install as install_training  # the Training dock, menu and actions

@@ -38,6 +38,9 @@ def _action(window, text: str, slot, shortcut=None, icon=None, tip: str = "", ca
 
 def build(window) -> SimpleNamespace:
     """Create every action, the menu bar and the toolbar; returns the actions by name."""
+    from workbench.ui.artifact_open import import_onnx_dialog
+    from workbench.ui.netron_action import open_in_netron
+
     f, e = window.files, window
     a = SimpleNamespace()
     a.new = _action(window, "&New…", f.new, K.New, SP.SP_FileIcon, "Start a project from a template")
@@ -89,6 +92,12 @@ def build(window) -> SimpleNamespace:
     file_menu.addActions([a.save, a.save_as])
     file_menu.addSeparator()
     file_menu.addAction(a.export)
+    a.import_onnx = _action(window, "&ONNX…", lambda: import_onnx_dialog(window),
+                            tip="Import an ONNX model as a project (its weights saved beside it)")
+    file_menu.addMenu("&Import").addAction(a.import_onnx)
+    a.netron = _action(window, "Open in &Netron", lambda: open_in_netron(window),
+                       tip="Show the last export in Netron (in the browser, served on 127.0.0.1)")
+    file_menu.addAction(a.netron)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit = bar.addMenu("&Edit")

@@ -86,7 +86,7 @@ PAIRWISE_DISTANCE = LayerSpec(
         Param("eps", FLOAT, 1e-6, "Added to the difference, against a zero norm's gradient", min=0.0, max=1.0),
         Param("keepdim", BOOL, False, "Keep the last dimension as size 1"),
     ),
-    construct=lambda inputs, p: Constructor("torch.nn.PairwiseDistance", dict(p), "nn.PairwiseDistance"),
+    construct=lambda inputs, p: Constructor("workbench.core.modules.similarity.PairwiseDistance", dict(p)),
     infer=_infer_pairwise,
     flops=no_flops,
     inputs=2,
