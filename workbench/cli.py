@@ -292,6 +292,18 @@ def cmd_open(args) -> int:
     return open_file(args.file, args.output, UserError)
 
 
+def cmd_draw(args) -> int:
+    from workbench.ui.draw_command import draw
+    from workbench.ui.graph_image import ImageError
+
+    try:
+        written = draw(_load(args.file), args.output, args.layout)
+    except (ImageError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"wrote {written}")
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from workbench.ui.app import run_app
 
@@ -311,6 +323,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "generate": (cmd_generate, "continue a prompt with a trained token model (PyTorch weights or an ONNX file)"),
     "predict": (cmd_predict, "run a trained model on your own images, audio, text or CSV rows"),
     "sweep": (cmd_sweep, "search hyperparameters and architecture with Optuna (the project's search section)"),
+    "draw": (cmd_draw, "draw the graph as an SVG or PNG picture"),
 }
 
 
@@ -417,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.search.command import add_arguments as add_sweep_arguments  # torch- and optuna-free
 
     add_sweep_arguments(sub.add_parser("sweep", help=COMMANDS["sweep"][1]))
+    from workbench.ui.draw_command import add_arguments as add_draw_arguments  # Qt loads only when it draws
+
+    add_draw_arguments(sub.add_parser("draw", help=COMMANDS["draw"][1]))
     return parser
 
 

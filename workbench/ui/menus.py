@@ -49,6 +49,8 @@ def build(window) -> SimpleNamespace:
     a.save_as = _action(window, "Save &As…", f.save_as, "Ctrl+Shift+S")
     a.export = _action(window, "&Export…", window.show_export, "Ctrl+E",
                        tip="Export the model (ONNX, TorchScript, …) and verify it")
+    a.export_image = _action(window, "Export Graph &Image…", lambda: _export_image(window),
+                             tip="Save the graph as a PNG or SVG picture")
     a.quit = _action(window, "&Quit", window.close, K.Quit)
     a.undo = window.undo_group.createUndoAction(window, "&Undo")
     a.undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
@@ -91,7 +93,7 @@ def build(window) -> SimpleNamespace:
     file_menu.addSeparator()
     file_menu.addActions([a.save, a.save_as])
     file_menu.addSeparator()
-    file_menu.addAction(a.export)
+    file_menu.addActions([a.export, a.export_image])
     a.import_onnx = _action(window, "&ONNX…", lambda: import_onnx_dialog(window),
                             tip="Import an ONNX model as a project (its weights saved beside it)")
     file_menu.addMenu("&Import").addAction(a.import_onnx)
@@ -130,9 +132,15 @@ def build(window) -> SimpleNamespace:
     window.addToolBar(toolbar)
     a.document_actions = [
         a.save, a.save_as, a.cut, a.copy, a.paste, a.duplicate, a.delete, a.group, a.ungroup, a.select_all, a.quick_add,
-        a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open, a.export,
+        a.fit, a.zoom_in, a.zoom_out, a.zoom_reset, a.auto_layout, a.code, a.new, a.open, a.export, a.export_image,
     ]
     return a
+
+
+def _export_image(window) -> None:
+    from workbench.ui.graph_image import export_dialog
+
+    export_dialog(window)
 
 
 def key_names(keys: str) -> set[str]:

@@ -39,6 +39,7 @@ class GraphScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict = {}  # Edge -> EdgeItem
         self._link: LinkDrag | None = None
+        self.picture = False
         self._reroute_timer = QTimer(self)
         self._reroute_timer.setSingleShot(True)
         self._reroute_timer.setInterval(0)
@@ -299,6 +300,8 @@ class GraphScene(QGraphicsScene):
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawBackground(painter, rect)
+        if self.picture:  # drawn for an image (ui/graph_image.py): no grid
+            return
         scale = painter.worldTransform().m11()
         step = GRID * (5 if scale < 0.5 else 1)
         if step * scale < 6:
