@@ -27,9 +27,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load(path: str) -> Project:
-    _load_plugins()
+    """The project; plugins (torch) are loaded only when it names a layer type they may provide."""
+    from workbench.plugin_demand import unknown_types
+
     try:
-        return load_project(path)
+        project = load_project(path)
+        if unknown_types(project.graph):
+            _load_plugins()
+            project = load_project(path)
+        return project
     except ProjectError as exc:
         raise UserError(str(exc)) from None
 
@@ -172,7 +178,7 @@ def cmd_train(args) -> int:
 
 def cmd_runs(args) -> int:
     from workbench.training import commands
-    from workbench.training.session import SetupError
+    from workbench.training.graph_io import SetupError
 
     try:
         if args.diff:

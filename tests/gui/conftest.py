@@ -39,6 +39,17 @@ class Dialogs:
         return QMessageBox.StandardButton.Ok
 
 
+@pytest.fixture(autouse=True, scope="session")
+def torch_loaded() -> None:
+    """The window no longer imports torch (the app loads it in the background once shown),
+    so the first data check (torchvision's transforms) or run would pay those cold imports
+    inside one test's timeout; pay them once here."""
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
+    import workbench.data  # noqa: F401
+
+
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch) -> Path:
     """Where runs started from the window go (the Trainer's default is ./runs)."""

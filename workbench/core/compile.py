@@ -11,14 +11,15 @@ import keyword
 import operator
 import re
 from dataclasses import dataclass
-
-import torch.fx as fx
-from torch import nn
+from typing import TYPE_CHECKING
 
 from workbench.core.catalog import Constructor
 from workbench.core.graph import Graph
 from workbench.core.shapes import InferenceResult, infer_shapes
 from workbench.core.tying import assignments, valid_ties
+
+if TYPE_CHECKING:  # planning (the Generate dock, codegen's checks) needs no torch
+    import torch.fx as fx
 
 __all__ = ["CompileError", "LayerStep", "ModelPlan", "class_name", "compile_graph", "plan_model"]
 
@@ -83,6 +84,9 @@ def plan_model(graph: Graph, result: InferenceResult | None = None) -> ModelPlan
 
 def compile_graph(graph: Graph, name: str = "Model", result: InferenceResult | None = None) -> fx.GraphModule:
     """Build the model. Raises CompileError naming the first node with an error."""
+    import torch.fx as fx
+    from torch import nn
+
     plan = plan_model(graph, result)
     root = nn.Module()
     g = fx.Graph()

@@ -9,14 +9,16 @@ the very same arrays as the PyTorch model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
 
 from workbench.core.compile import ModelPlan
 from workbench.core.shapes import InferenceResult
 from workbench.core.tensors import FLOAT, INT
+
+if TYPE_CHECKING:  # token_shape (the Generate dock's check) runs before torch is loaded
+    import torch
 
 __all__ = ["GenerationError", "TokenShape", "token_shape", "TokenModel", "torch_logits", "onnx_logits"]
 
@@ -69,6 +71,8 @@ class TokenModel:
 
 
 def torch_logits(module: torch.nn.Module, shape: TokenShape) -> Callable[[np.ndarray], torch.Tensor]:
+    import torch
+
     def forward(ids: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
             out = module(**{shape.input_name: torch.from_numpy(ids)})
@@ -80,6 +84,7 @@ def torch_logits(module: torch.nn.Module, shape: TokenShape) -> Callable[[np.nda
 def onnx_logits(path, shape: TokenShape) -> Callable[[np.ndarray], torch.Tensor]:
     """onnxruntime on the CPU, after checking the file's input and output fit the project."""
     import onnxruntime as ort
+    import torch
 
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -14,16 +14,11 @@ import sys
 from pathlib import Path
 
 from workbench.core.project import Project, ProjectError
-from workbench.data.checks import describe_paths
-from workbench.training import distributed
 from workbench.training.console import ConsolePrinter, JsonPrinter, format_duration, format_metrics
 from workbench.training.control import RunControl
-from workbench.training.device import cpu_threads
-from workbench.training.evaluation import Evaluation
 from workbench.training.events import event
+from workbench.training.graph_io import SetupError
 from workbench.training.runs import default_runs_dir, list_runs, load_run_project, write_metrics_csv
-from workbench.training.session import SetupError, prepare
-from workbench.training.telemetry import Telemetry
 
 __all__ = ["EXIT_COMPLETED", "EXIT_FAILED", "EXIT_STOPPED", "train", "runs", "runs_diff"]
 
@@ -35,6 +30,13 @@ def train(project: Project, *, epochs: int | None = None, batch_size: int | None
           max_steps: int | None = None, channel=None, tensorboard: bool | None = None) -> int:
     """`channel`: the GUI's connection (event_channel.py), which sends the callbacks, the
     overrides and the run folder settings, hears every event and controls the run."""
+    from workbench.data.checks import describe_paths
+    from workbench.training import distributed  # torch: `workbench runs` does without it
+    from workbench.training.device import cpu_threads
+    from workbench.training.evaluation import Evaluation
+    from workbench.training.session import prepare
+    from workbench.training.telemetry import Telemetry
+
     dist = distributed.detect()
     control = RunControl()
     overrides = {"epochs": epochs, "batch_size": batch_size, "device": device, "max_steps": max_steps,

@@ -12,11 +12,13 @@ import errno
 import sys
 import traceback
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from workbench.training.config import ConfigError
+
+if TYPE_CHECKING:  # the run folder and `workbench runs` use these errors without importing torch
+    import torch
+    from torch import nn
 
 __all__ = [
     "TrainingFailure",
@@ -122,7 +124,7 @@ def explain(exc: BaseException, model: nn.Module | None = None, batch_size: int 
             f"set training.compile to false to train without it",
             details=details,
         )
-    if isinstance(exc, torch.OutOfMemoryError):
+    if _out_of_memory(exc):
         where = f" on {device}" if device is not None else ""
         smaller = f" such as {max(1, batch_size // 2)} (--batch-size {max(1, batch_size // 2)})" if batch_size else ""
         size = f" with batch size {batch_size}" if batch_size else ""
@@ -167,6 +169,11 @@ def _from_compile(exc: BaseException) -> bool:
     return dynamo is not None and isinstance(exc, dynamo.TorchDynamoException)
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # only a loaded torch runs out of memory
+    return torch is not None and isinstance(exc, torch.OutOfMemoryError)
+
+
 def _one_line(exc: BaseException) -> str:
     text = [line for line in str(exc).strip().splitlines() if line.strip()]
     if text and text[0].startswith("Caught ") and "DataLoader worker" in text[0]:
@@ -175,6 +182,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _free_cached_memory() -> None:
+    import torch
+
     if torch.cuda.is_available():
         try:
             torch.cuda.empty_cache()

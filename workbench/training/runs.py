@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from workbench.core.project import Project, ProjectError, atomic_write_text, load_project, save_project
-from workbench.training import checkpoint
 from workbench.training.callbacks import Callback
 from workbench.training.events import FINAL_STATES
 from workbench.training.failures import RunWriteError
@@ -103,11 +102,15 @@ class RunFolder(Callback):
                 raise RunWriteError("metrics.jsonl", exc) from exc
 
     def write_checkpoint(self, payload: dict) -> Path:
+        from workbench.training import checkpoint  # torch: listing runs does without it
+
         checkpoint.save(self.checkpoint_path, payload)
         return self.checkpoint_path
 
     def write_weights(self, name: str, payload: dict) -> Path:
         path = self.path / name
+        from workbench.training import checkpoint
+
         checkpoint.save(path, payload)
         return path
 

@@ -15,26 +15,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from workbench.core.compile import CompileError, compile_graph, plan_model
+from workbench.core.compile import CompileError, compile_graph
 from workbench.core.graph import Graph
 from workbench.core.project import Project
-from workbench.core.shapes import infer_shapes
 from workbench.core.tensors import TensorInfo
 from workbench.training import checkpoint as ckpt
 from workbench.training import distributed
 from workbench.training.config import ConfigError, TrainingConfig, parse_config
 from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads, resolve_device
+from workbench.training.graph_io import SetupError, graph_io
 from workbench.training.losses import Objective, ObjectiveError, choose_objective
 from workbench.training.runs import RunFolder, default_runs_dir, new_run_dir
 from workbench.training.metrics import available_metrics, check_metrics
 from workbench.training.trainer import FitResult, Trainer
 
 __all__ = ["SetupError", "Session", "prepare", "graph_io", "seed_everything"]
-
-
-class SetupError(Exception):
-    """The run cannot start; a user mistake with a message saying what to change."""
 
 
 @dataclass
@@ -61,25 +57,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def graph_io(project: Project, graph=None) -> tuple[dict[str, TensorInfo], TensorInfo]:
-    """The graph's Input nodes (id -> per-sample info, forward order) and its first output;
-    `graph` defaults to the project's with its sizes from the data resolved."""
-    from workbench.data.facts import project_graph
-
-    graph = project_graph(project) if graph is None else graph
-    result = infer_shapes(graph)
-    if result.errors:
-        first = result.errors[0]
-        where = f"{first.node_id}: " if first.node_id else ""
-        raise SetupError(f"the graph has errors; {where}{first.message}")
-    plan = plan_model(graph, result)
-    inputs = {node_id: result.outputs[node_id][0] for node_id in plan.inputs}
-    if not plan.outputs:
-        raise SetupError("the graph has no Output node: connect the last layer to an Output")
-    source, port = plan.outputs[0]
-    return inputs, result.outputs[source][port]
 
 
 def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path | None = None,

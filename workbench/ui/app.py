@@ -1,9 +1,11 @@
 """GUI entry point: `workbench [FILE]` and `python main.py [FILE]`.
 
-The window is shown first; PyTorch (several seconds to import on a cold machine) and
-the layer catalog load on a background thread, then the project opens. With no file
-the digits example opens as an untitled copy. A recovery file left by a crash is
-offered first.
+The window is shown first; the layer catalog (torch-free) loads on a background thread
+and the project opens. Then PyTorch (several seconds to import on a cold machine) and
+the plugin layers load on a background thread while the project is already editable;
+a project that names a plugin's layer type is shown again once the plugins are in.
+With no file the digits example opens as an untitled copy. A recovery file left by a
+crash is offered first.
 
 WORKBENCH_STARTUP_PROBE=1 makes the app print `startup-probe shown <time>` when the
 window is first exposed and `startup-probe ready <time>` once the project is on
@@ -30,15 +32,32 @@ def _has_display() -> bool:
 
 
 def _load_core() -> None:
-    """Everything slow to import, so the main thread finds it in sys.modules; plugin
-    layers too, so projects using them open (a broken plugin is skipped)."""
+    """What opening a project needs, so the main thread finds it in sys.modules (no torch)."""
     from workbench.core.catalog import default_catalog
-    from workbench.plugins import load_plugins
 
     default_catalog()
-    load_plugins()
     import workbench.core.shapes  # noqa: F401
     import workbench.core.summary  # noqa: F401
+
+
+def _load_plugins() -> None:
+    """Plugin layers (they import torch), on the torch thread; a broken plugin is skipped."""
+    from workbench.plugins import load_plugins
+
+    load_plugins()
+
+
+def _plugins_loaded(window, document, missing: set[str], error: str) -> None:
+    """Show the plugins' layers in the palette, and the project again if it uses them
+    (it was drawn with placeholders for the types they provide)."""
+    if error or window.document is None:
+        return
+    window.palette_panel.set_catalog(window.document.graph.catalog)
+    if window.document is document and any(name in document.graph.catalog for name in missing):
+        modified = document.is_modified
+        window.set_project(document.project)
+        if modified:
+            window.document.mark_modified()
 
 
 def open_initial(window, path: str | None) -> None:
@@ -129,6 +148,8 @@ def run_app(path: str | None = None) -> int:
     from PySide6.QtCore import QObject, Signal
     from PySide6.QtWidgets import QApplication
 
+    from workbench.plugin_demand import unknown_types
+    from workbench.ui import torch_ready
     from workbench.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -156,12 +177,16 @@ def run_app(path: str | None = None) -> int:
         open_initial(window, path)
         if probing:
             window._probe_ready()
+        document = window.document
+        missing = unknown_types(document.graph) if document is not None else set()
+        torch_ready.start(_load_plugins)
+        torch_ready.when_loaded(lambda error: _plugins_loaded(window, document, missing, error))
 
     def work() -> None:
         try:
             _load_core()
         except Exception as exc:  # a broken install: say so in the window, not a traceback
-            errors.append(f"Loading PyTorch failed: {type(exc).__name__}: {exc}")
+            errors.append(f"Loading the layer catalog failed: {type(exc).__name__}: {exc}")
         loader.done.emit(errors[0] if errors else "")
 
     loader.done.connect(finish)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from workbench.training.config import (
     COMPILE_BACKENDS, LOSSES, OBJECTIVES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config,
 )
+from workbench.ui import torch_ready
 from workbench.ui.settings_panels.common import SectionCommand, mark, vertical_scroller
 from workbench.ui.sweep.context import offer_search
 
@@ -226,10 +227,15 @@ class TrainingPanel(QWidget):
         super().showEvent(event)
         if not self._device_probed:
             self._device_probed = True
-            try:
-                self.device_info.setText(describe_devices())
-            except Exception as exc:  # torch missing or broken: say so, never crash the panel
-                self.device_info.setText(f"cannot query devices: {exc}")
+            if not torch_ready.is_loaded():
+                self.device_info.setText("looking (once PyTorch has loaded)…")
+            torch_ready.when_loaded(self._show_devices)
+
+    def _show_devices(self, error: str) -> None:
+        try:
+            self.device_info.setText(error or describe_devices())
+        except Exception as exc:  # torch missing or broken: say so, never crash the panel
+            self.device_info.setText(f"cannot query devices: {exc}")
 
     @property
     def training(self) -> dict:
