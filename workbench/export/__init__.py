@@ -83,6 +83,12 @@ def export(
 
         report = getattr(torch_formats, f"export_{fmt}")(built, target, dynamic)
     report.versions = library_versions()
+    from workbench.export.model_card import write_model_card
+
+    try:  # the facts a model hub asks for, beside the artifact
+        report.files.append(str(write_model_card(project, report, weights, built.graph)))
+    except OSError as exc:
+        report.notes.append(f"could not write MODEL_CARD.md: {exc.strerror or exc}")
     report.write()
     return report
 
