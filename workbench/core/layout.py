@@ -8,11 +8,12 @@ fewest crossings wins), then each node sits under the node feeding its first inp
 pushed right just enough not to overlap its neighbour: a chain runs straight down.
 
 The rule for long graphs: the layers stay in one column while the whole graph fits the
-view (`view`, in pixels) at a readable zoom (`readable`, 0.75: the zoom the window opens
-examples at). Otherwise consecutive layers wrap into the fewest side-by-side columns that
-fit at that zoom (or, when no count does, the count that fits at the largest zoom); each
-column break is moved up one layer when fewer edges cross the earlier boundary. Data
-still reads top to bottom, then on at the top of the next column to the right.
+view (`view`, in pixels) at a readable zoom (`readable`, 0.7). Otherwise consecutive
+layers wrap into the fewest side-by-side columns that fit at that zoom (or, when no number
+does, the number that fits at the largest zoom), as even in height as that number allows.
+A column break goes where the fewest edges cross between two layers (one, where the graph
+narrows to a single tensor), as late as the column allows but not in its first half.
+Data reads top to bottom, then on at the top of the next column to the right.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ COLUMN = 240  # horizontal distance between nodes in one layer
 WRAP_GAP = 120.0  # between wrapped columns: room for the edges that go on to the next column
 LANE_TURN = 30.0  # how far such an edge reaches below its source and above its target (edge_item.UP_TURN)
 MARGIN = 40.0  # Fit to View leaves this much around the nodes
-VIEW = (780.0, 600.0)  # the canvas of the default window (1504 x 940), in pixels: used when no view is given
-READABLE = 0.75
+VIEW = (780.0, 450.0)  # the canvas of the default window (1504 x 940, bottom docks sized for a confusion matrix), in pixels: used when no view is given
+READABLE = 0.7
 SWEEPS = 8
 
 
@@ -178,6 +179,7 @@ def _bands(p: Plan, most: int) -> list[list[int]]:
     leaving = dict.fromkeys(depths, 0)  # links from layer d to d + 1
     for a, *_ in p.links:
         leaving[p.layer[a] if a in p.layer else _dummy_depth(a)] += 1
+    most = math.ceil(len(depths) / math.ceil(len(depths) / most))  # as even as the column count allows
     bands, start = [], 0
     while start < len(depths):
         last = min(start + most, len(depths))
