@@ -113,3 +113,20 @@ def _copy(project):
     from workbench.search.apply import apply_values
 
     return apply_values(project, {})
+
+
+@pytest.mark.slow
+def test_start_runs_the_sweep_in_a_child_process_and_stop_ends_it_cleanly(sweep_window, qtbot):
+    import optuna
+
+    panel = sweep_window.sweep_panel
+    sweep_window.document.project.training["epochs"] = 100  # long enough to be stopped mid-trial
+    assert panel.start() == ""
+    assert panel.running and not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: any(r.state == "running" and r.curve for r in panel.rows), timeout=300_000)
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.process is None, timeout=120_000)
+    assert "stopped" in panel.status.text()
+    study = optuna.load_study(study_name=panel.study_name(), storage=panel.storage())
+    assert study.trials[-1].state == optuna.trial.TrialState.FAIL and study.trials[-1].user_attrs["fail_reason"] == "stopped"
+    assert [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())][-1] == "stopped"

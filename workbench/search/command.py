@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process the command started
     parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)  # time.time() after which no trial starts
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # which of the started workers
     parser.add_argument("--project-path", help=argparse.SUPPRESS)  # the GUI's snapshot stands for this file
 
 
@@ -69,7 +70,7 @@ def sweep(args, load) -> int:
     from workbench.search.study import StudyError, fail_orphans, open_study
 
     try:
-        study = open_study(spec, storage, name)
+        study = open_study(spec, storage, name, worker=args.worker_index or 0)
     except StudyError as exc:
         raise SweepError(str(exc)) from None
     if args.worker:
@@ -146,7 +147,7 @@ def _work(study, spec, project, args, deadline: float | None) -> int:
     try:
         run_worker(study, spec, project, trials=spec.trials, deadline=deadline, control=control,
                    runs_dir=Path(args.runs_dir) if args.runs_dir else None,
-                   num_threads=args.threads or cpu_threads(1), on_trial=show)
+                   num_threads=args.threads or cpu_threads(1, reserve=1), on_trial=show)  # as `workbench train`
     except KeyboardInterrupt:
         return EXIT_STOPPED
     finally:
@@ -168,8 +169,8 @@ def _spawn(args, spec, storage: str, name: str, deadline: float | None) -> int:
     if args.json:
         command.append("--json")
     envs = worker_environments(spec.workers)
-    children = [subprocess.Popen(command + ["--threads", str(env.pop("_THREADS"))], env=env,
-                                 start_new_session=True) for env in envs]
+    children = [subprocess.Popen(command + ["--threads", str(env.pop("_THREADS")), "--worker-index", str(i)], env=env,
+                                 start_new_session=True) for i, env in enumerate(envs)]
     stopped = []
 
     def forward(signum, frame):

@@ -49,9 +49,13 @@ def storage_of(url: str) -> optuna.storages.BaseStorage:
 
 
 def open_study(spec: SearchSpec, storage: str | optuna.storages.BaseStorage, name: str,
-               create: bool = True) -> optuna.Study:
+               create: bool = True, worker: int = 0) -> optuna.Study:
     """The study `name` in `storage` with this worker's sampler and pruner (created when missing
-    and `create`); refuses one that optimises the other way."""
+    and `create`); refuses one that optimises the other way.
+
+    A sampler seed (search.sampler.seed) is offset by the trials already in the study and by
+    `worker` (this process's index among those the command started): with the bare seed, a
+    resumed sweep or a second worker would sample the very same first values again."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     store = storage_of(storage) if isinstance(storage, str) else storage
     sampler, pruner = build_sampler(spec), build_pruner(spec)
@@ -63,6 +67,8 @@ def open_study(spec: SearchSpec, storage: str | optuna.storages.BaseStorage, nam
             study = optuna.load_study(study_name=name, storage=store, sampler=sampler, pruner=pruner)
     except KeyError:
         raise StudyError(f"no study named {name!r} in {_url(storage)}") from None
+    if spec.seed is not None:
+        study.sampler = build_sampler(spec, offset=len(study.trials) + 7919 * worker)
     wanted = optuna.study.StudyDirection.MAXIMIZE if spec.direction == "maximize" else optuna.study.StudyDirection.MINIMIZE
     if study.direction != wanted:
         raise StudyError(f"study {name!r} in {_url(storage)} was created to {study.direction.name.lower()}; the "
@@ -70,8 +76,8 @@ def open_study(spec: SearchSpec, storage: str | optuna.storages.BaseStorage, nam
     return study
 
 
-def build_sampler(spec: SearchSpec) -> optuna.samplers.BaseSampler:
-    seed = spec.seed
+def build_sampler(spec: SearchSpec, offset: int = 0) -> optuna.samplers.BaseSampler:
+    seed = None if spec.seed is None else (spec.seed + offset) % 2**32
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
@@ -141,8 +147,8 @@ def fail_orphans(study: optuna.Study) -> int:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get(PID)
         if t.user_attrs.get(HOST) == host and isinstance(pid, int) and not _alive(pid):
-            study._storage.set_trial_user_attr(t._trial_id, REASON, STOPPED)
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            study._storage.set_trial_user_attr(t._trial_id, REASON, STOPPED)  # no public setter for another's trial
+            study.tell(t.number, state=TrialState.FAIL)
             fixed += 1
     return fixed
 

@@ -65,8 +65,7 @@ class SweepPanel(QWidget):
         self.metric.currentTextChanged.connect(lambda t: self._edit(("objective", "metric"), t))
         self.direction.currentTextChanged.connect(lambda t: self._edit(("objective", "direction"), t))
         self.trials.valueChanged.connect(lambda v: self._edit(("trials",), v))
-        self.timeout.editingFinished.connect(lambda: self._edit(("timeout",), parse_duration(self.timeout.text())
-                                                                if self.timeout.text().strip() else None))
+        self.timeout.editingFinished.connect(self._timeout_edited)
         self.sampler.currentTextChanged.connect(lambda t: self._edit(("sampler",), t))
         self.pruner.currentTextChanged.connect(lambda t: self._edit(("pruner",), t))
         self.workers.valueChanged.connect(lambda v: self._edit(("workers",), v))
@@ -179,6 +178,14 @@ class SweepPanel(QWidget):
         else:
             here[path[-1]] = value
         set_search(self.document, section, path, f"Sweep {'.'.join(path)}")
+
+    def _timeout_edited(self) -> None:
+        text = self.timeout.text().strip()
+        seconds = parse_duration(text) if text else None
+        if text and seconds is None:
+            self._say(f"timeout: {text!r} is not a duration such as 90s, 30m or 2h", error=True)
+            return
+        self._edit(("timeout",), seconds)
 
     def search_over(self, key: str) -> bool:
         """Open the range editor for `key`; True when the search section changed."""
