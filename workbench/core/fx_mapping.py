@@ -382,9 +382,10 @@ def _map_op(op: str, layer: str, node: fx.Node, ctx: MapContext) -> Native | Ali
 
 def map_native(node: fx.Node, ctx: MapContext):
     """A Native layer for this batched fx node, an Alias, or None."""
-    from workbench.core import fx_calls  # the calls issue 15 added; it builds on this module
+    from workbench.core import fx_calls, fx_modules  # the calls and modules issue 15 added; they build on this module
 
-    return fx_calls.map_before(node, ctx) or _map_known(node, ctx) or fx_calls.map_after(node, ctx)
+    return (fx_calls.map_before(node, ctx) or fx_modules.map_module(node, ctx) or _map_known(node, ctx)
+            or fx_calls.map_after(node, ctx))
 
 
 def _map_known(node: fx.Node, ctx: MapContext):
