@@ -16,6 +16,46 @@ def test_the_window_modules_do_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
+# Builds the window on digits_cnn, shows it and lets it settle; notes which thread first
+# imports torch (the check thread loading the data, or the app's loader, may; never the UI).
+WINDOW = """
+import builtins, sys, threading, time
+first = []
+real_import = builtins.__import__
+def noting(name, *args, **kwargs):
+    if not first and name.split(".")[0] == "torch" and "torch" not in sys.modules:
+        first.append(threading.current_thread() is threading.main_thread())
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = noting
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from workbench.core.project import load_project
+from workbench.ui.main_window import MainWindow
+window = MainWindow()
+after_construct = "torch" in sys.modules
+window.set_project(load_project(sys.argv[1]))
+window.show()
+end = time.monotonic() + 1.0
+while time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+window.document.flush()
+print("RESULT", after_construct, bool(first and first[0]), not window.document.result.errors)
+"""
+
+
+def test_building_and_showing_the_window_does_not_import_torch_on_the_ui_thread(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path))
+    example = ROOT / "resources" / "examples" / "digits_cnn.wbproj"
+    out = subprocess.run(
+        [sys.executable, "-c", WINDOW, str(example)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    lines = [line.split() for line in out.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, out.stderr[-2000:]
+    after_construct, on_ui_thread, shapes_ok = lines[-1][1:]
+    assert after_construct == "False" and on_ui_thread == "False" and shapes_ok == "True"
+
+
 def test_main_py_shows_the_window_then_opens_the_project(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WORKBENCH_STARTUP_PROBE="1")
     example = ROOT / "resources" / "examples" / "cifar_resnet_block.wbproj"
