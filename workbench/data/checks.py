@@ -30,11 +30,24 @@ def check_compatibility(
     loss_type: str,
 ) -> list[str]:
     """Messages for every mismatch; an empty list means the data fits."""
-    messages = _check_inputs(bundle, graph_inputs)
-    messages += _check_loss(bundle, loss_type)
+    return [d.message for d in compatibility_diagnostics(bundle, graph_inputs, output_info, loss_type)]
+
+
+def compatibility_diagnostics(
+    bundle: DataBundle,
+    graph_inputs: dict[str, TensorInfo],
+    output_info: TensorInfo | None,
+    loss_type: str,
+    output_id: str | None = None,
+) -> list[Diagnostic]:
+    """The same mismatches as errors on the nodes they concern: an input's on its Input
+    node (`graph_inputs` is keyed by node id), the loss's and the classes' on the Output
+    `output_id`, so the editor can show them where they are before anything trains."""
+    found = [Diagnostic(node, "error", text, field) for node, text, field in _check_inputs(bundle, graph_inputs)]
+    found += [Diagnostic(output_id, "error", text) for text in _check_loss(bundle, loss_type)]
     if output_info is not None:
-        messages += _check_output(bundle, output_info, loss_type)
-    return messages
+        found += [Diagnostic(output_id, "error", text) for text in _check_output(bundle, output_info, loss_type)]
+    return found
 
 
 def describe_paths(bundle: DataBundle) -> list[str]:
@@ -47,16 +60,19 @@ def _shape(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _check_inputs(bundle: DataBundle, graph_inputs: dict[str, TensorInfo]) -> list[str]:
+def _check_inputs(bundle: DataBundle, graph_inputs: dict[str, TensorInfo]) -> list[tuple[str | None, str, str | None]]:
+    """(Input node id, message, parameter) for each input problem."""
     data = list(zip(bundle.input_names, bundle.input_infos))
     graph = list(graph_inputs.items())
     if len(data) != len(graph):
         given = ", ".join(f"{name} {_shape(info.shape)}" for name, info in data)
         wanted = ", ".join(f"'{name}'" for name, _ in graph) or "none"
-        return [
+        return [(
+            graph[0][0] if graph else None,
             f"{bundle.source} gives {_count(len(data), 'input')} ({given}) "
-            f"but the graph has {_count(len(graph), 'Input node')} ({wanted})"
-        ]
+            f"but the graph has {_count(len(graph), 'Input node')} ({wanted})",
+            None,
+        )]
     if {name for name, _ in data} == {name for name, _ in graph}:
         by_name = dict(data)
         data = [(name, by_name[name]) for name, _ in graph]
@@ -65,11 +81,12 @@ def _check_inputs(bundle: DataBundle, graph_inputs: dict[str, TensorInfo]) -> li
     for (_, got), (node, wanted) in zip(data, graph):
         if got.dtype != wanted.dtype:
             if got.dtype == INT:
-                messages.append(f"{bundle.source} gives int64 token ids but Input '{node}' is {wanted.dtype}; set its dtype to int64")
+                text = f"{bundle.source} gives int64 token ids but Input '{node}' is {wanted.dtype}; set its dtype to int64"
             else:
-                messages.append(f"{bundle.source} gives {got.dtype} {noun} but Input '{node}' takes {wanted.dtype} token ids; set its dtype to {FLOAT}")
+                text = f"{bundle.source} gives {got.dtype} {noun} but Input '{node}' takes {wanted.dtype} token ids; set its dtype to {FLOAT}"
+            messages.append((node, text, "dtype"))
         if tuple(got.shape) != tuple(wanted.shape):
-            messages.append(f"{bundle.source} gives {_shape(got.shape)} {noun} but Input '{node}' expects {_shape(wanted.shape)}")
+            messages.append((node, f"{bundle.source} gives {_shape(got.shape)} {noun} but Input '{node}' expects {_shape(wanted.shape)}", "shape"))
     return messages
 
 
@@ -143,14 +160,19 @@ def check_vocabulary(bundle: DataBundle, graph, result: InferenceResult) -> list
 
 
 def vocabulary_problems(bundle: DataBundle, graph) -> list[str]:
-    """check_vocabulary as "node: problem" lines, on `graph` with its sizes from the data
-    filled in by the loaded bundle (a graph without such sizes is checked as it is)."""
+    """vocabulary_diagnostics as "node: problem" lines."""
+    return [f"{d.node_id}: {d.text}" for d in vocabulary_diagnostics(bundle, graph)]
+
+
+def vocabulary_diagnostics(bundle: DataBundle, graph) -> list[Diagnostic]:
+    """check_vocabulary on `graph` with its sizes from the data filled in by the loaded
+    bundle (a graph without such sizes is checked as it is)."""
     from workbench.core.from_data import resolve_from_data
     from workbench.core.shapes import infer_shapes
     from workbench.data.facts import bundle_facts
 
     graph = resolve_from_data(graph, bundle_facts(bundle))
-    return [f"{d.node_id}: {d.text}" for d in check_vocabulary(bundle, graph, infer_shapes(graph))]
+    return check_vocabulary(bundle, graph, infer_shapes(graph))
 
 
 def _vocab_size(bundle: DataBundle) -> int | None:

@@ -1,6 +1,8 @@
 """`data_facts`: the sizes a graph may take from its data, without loading the data.
 
-    {"vocab_size": int, "num_classes": int}  (a key is absent when the source cannot say cheaply)
+    {"vocab_size": int, "num_classes": int, "input_shape": [C, H, W]}
+    (a key is absent when the source cannot say cheaply; input_shape is the per-sample shape
+    of sources whose samples have a fixed size, which a new project's Input takes)
 
 Shape inference runs on every edit, so this must be fast: text_corpus reads the size from
 its cache entry when the corpus was tokenized before; otherwise "char" counts the
@@ -100,9 +102,27 @@ def _text_corpus(params: Params, base_dir: Path, val_fraction: float) -> dict:
 
 
 def _digits(params: Params, base_dir: Path, val_fraction: float) -> dict:
-    from workbench.data.sources.digits import CLASSES
+    return {"num_classes": 10, "input_shape": [1, 8, 8]}  # workbench.data.sources.digits
 
-    return {"num_classes": len(CLASSES)}
+
+def _mnist_sample(params: Params, base_dir: Path, val_fraction: float) -> dict:
+    return {"num_classes": 10, "input_shape": [1, 28, 28]}  # workbench.data.sources.mnist_sample
+
+
+# torchvision sets: (channels, height, width) as stored; every one has 10 classes
+_VISION = {"MNIST": (1, 28, 28), "FashionMNIST": (1, 28, 28), "CIFAR10": (3, 32, 32)}
+
+
+def _torchvision(params: Params, base_dir: Path, val_fraction: float) -> dict:
+    c, h, w = _VISION[params.str("name", choices=list(_VISION))]
+    resize = params.raw("resize", None)
+    if isinstance(resize, int) and not isinstance(resize, bool) and resize > 0:
+        h = w = resize
+    elif isinstance(resize, list) and len(resize) == 2 and all(isinstance(v, int) and v > 0 for v in resize):
+        h, w = resize
+    elif resize not in (None, False):  # true: the Input's own size, so the data follows the graph
+        return {"num_classes": 10}
+    return {"num_classes": 10, "input_shape": [c, h, w]}
 
 
 def _image_folder(params: Params, base_dir: Path, val_fraction: float) -> dict:
@@ -118,4 +138,5 @@ def _text_csv(params: Params, base_dir: Path, val_fraction: float) -> dict:
     return {"num_classes": len(class_names(table.column(params.str("label", "label"), params.field("label"))))}
 
 
-_READERS = {"text_corpus": _text_corpus, "digits": _digits, "image_folder": _image_folder, "text_csv": _text_csv}
+_READERS = {"text_corpus": _text_corpus, "digits": _digits, "mnist_sample": _mnist_sample, "torchvision": _torchvision,
+            "image_folder": _image_folder, "text_csv": _text_csv}

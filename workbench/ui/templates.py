@@ -51,7 +51,8 @@ def describe(doc: dict) -> str:
 
 
 def bundled_templates() -> list[Template]:
-    found = [Template(None, "Blank model", "An Input and an Output: start from scratch")]
+    found = [Template(None, "Blank model", "An Input sized to the data and one output per class "
+                                            "(Flatten → Linear): add layers between")]
     for path in examples():
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -70,13 +71,23 @@ def download_note(doc: dict, path: Path) -> str:
 
 
 def blank_project():
+    """The smallest model that fits its data: an Input of the data's sample shape, then
+    Flatten and a Linear with one output per class ({"from_data": "num_classes"}, so it
+    follows the data source when that changes), then the Output."""
     from workbench.core.graph import Graph
     from workbench.core.project import Project
+    from workbench.data.facts import data_facts
 
-    graph = Graph()
-    graph.add_node("input", "Input", {"shape": [1, 28, 28]}, (0, 0))
-    graph.add_node("out", "Output", {}, (0, 240))
-    return Project(name="untitled", graph=graph)
+    project = Project(name="untitled", graph=Graph())
+    facts = data_facts(project.data, Path.cwd())
+    graph = project.graph
+    graph.add_node("input", "Input", {"shape": list(facts.get("input_shape") or [1, 8, 8])}, (0, 0))
+    graph.add_node("flatten", "Flatten", {}, (0, 120))
+    graph.add_node("classifier", "Linear", {"out_features": {"from_data": "num_classes"}}, (0, 240))
+    graph.add_node("out", "Output", {}, (0, 360))
+    for source, target in (("input", "flatten"), ("flatten", "classifier"), ("classifier", "out")):
+        graph.connect(source, target)
+    return project
 
 
 class TemplateGallery(QDialog):

@@ -78,7 +78,7 @@ def _backbone(arch: str, title: str) -> LayerSpec:
                 "weights",
                 CHOICE,
                 "none",
-                "'imagenet' loads the pretrained weights from the local torch cache (never downloads)",
+                "'imagenet' needs the weights in the local torch cache (nothing is downloaded); 'none': random",
                 choices=("none", "imagenet"),
             ),
             Param("trainable", BOOL, True, "Off freezes every backbone parameter (feature extraction)"),

@@ -24,6 +24,10 @@ class SettingsPanels:
 
 def install(window) -> SettingsPanels:
     panels = SettingsPanels(TrainingPanel(), DataPanel())
+    problems = getattr(window, "problems", None)
+    if problems is not None:  # the data's mismatches with the graph show as problems on their nodes
+        panels.data.diagnostics_changed.connect(problems.set_data_diagnostics)
+    panels.data.checked.connect(lambda messages: _fixed(window, messages))
     inspector = window.docks.get("inspector")
     for name, title, widget in (("training_settings", "Training settings", panels.training), ("data", "Data", panels.data)):
         dock = QDockWidget(title, window)
@@ -38,3 +42,11 @@ def install(window) -> SettingsPanels:
     if inspector is not None:
         inspector.raise_()
     return panels
+
+
+def _fixed(window, messages: list) -> None:
+    """A data check that passes on a graph without errors: a run that failed to start on a
+    problem now fixed no longer shows its red message in the Training dock."""
+    dashboard, document = getattr(window, "training", None), getattr(window, "document", None)
+    if not messages and dashboard is not None and document is not None and not document.result.errors:
+        dashboard.clear_failure()

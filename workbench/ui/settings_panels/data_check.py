@@ -36,6 +36,7 @@ class CheckJob:
     output_name: str  # how messages about the output name the node: "Output 'out': "
     reload: bool = False  # read the data again even when nothing it depends on changed
     graph: object = None  # a copy of the graph when its sizes are checked against the vocabulary
+    output_id: str | None = None  # the first Output node, which the output's problems are pinned to
 
     @property
     def key(self) -> str:
@@ -56,6 +57,7 @@ class CheckResult:
     bundle: object = None  # the DataBundle that was loaded (None when loading failed)
     key: str = ""  # the CheckJob.key it was loaded for
     paths: list[str] = field(default_factory=list)  # "field: absolute path" for each path the data named
+    diagnostics: list = field(default_factory=list)  # the mismatches as Diagnostics on their Input/Output nodes
 
 
 def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult:
@@ -80,14 +82,17 @@ def run_check(job: CheckJob, loaded: "CheckResult | None" = None) -> CheckResult
             preview = collect_preview(bundle)
         except Exception as exc:  # a preview must never break the check
             preview = PreviewData(f"no preview: {exc}", "table")
+    from workbench.data.checks import compatibility_diagnostics, vocabulary_diagnostics
+
     first = check_compatibility(bundle, job.inputs, None, job.loss)
     everything = check_compatibility(bundle, job.inputs, job.output_info, job.loss)
     messages = first + [job.output_name + m for m in everything[len(first):]]
+    diagnostics = compatibility_diagnostics(bundle, job.inputs, job.output_info, job.loss, job.output_id)
     if job.graph is not None:
-        from workbench.data.checks import vocabulary_problems
-
-        messages = vocabulary_problems(bundle, job.graph) + messages
-    return CheckResult(messages, preview, bundle, job.key, describe_paths(bundle))
+        vocabulary = vocabulary_diagnostics(bundle, job.graph)
+        messages = [f"{d.node_id}: {d.text}" for d in vocabulary] + messages
+        diagnostics = vocabulary + diagnostics
+    return CheckResult(messages, preview, bundle, job.key, describe_paths(bundle), diagnostics)
 
 
 def sized_graph_copy(graph):

@@ -76,6 +76,7 @@ def csv_header(path: Path, delimiter: str = ",") -> list[str]:
 
 class DataPanel(QWidget):
     checked = Signal(list)  # the messages of the latest check ([] = the data fits)
+    diagnostics_changed = Signal(list)  # the same mismatches as Diagnostics on the Input/Output nodes
 
     def __init__(self, parent=None, check_delay_ms: int = 300) -> None:
         super().__init__(parent)
@@ -194,6 +195,7 @@ class DataPanel(QWidget):
         self.document = document
         self._built_for = None
         self.checker.cancel()  # a check of the previous project is not shown
+        self.diagnostics_changed.emit([])  # nor its mismatches
         if document is not None:
             document.undo_stack.indexChanged.connect(self.refresh)
             document.inferred.connect(self._schedule)
@@ -437,6 +439,7 @@ class DataPanel(QWidget):
         self.status.setText("✓ the data fits the graph" if not messages else f"{len(messages)} problem{'s' if len(messages) != 1 else ''}")
         self.status.setStyleSheet("" if not messages else "color: #d9534f;")
         self.checked.emit(messages)
+        self.diagnostics_changed.emit(list(result.diagnostics))
 
     def _job(self) -> CheckJob | list[str]:
         """What the check thread needs (copies), or the problems that stop it from loading."""
@@ -461,7 +464,8 @@ class DataPanel(QWidget):
             return [str(exc)]
         outputs = [n.id for n in project.graph.nodes_of_type("Output")]
         return CheckJob(copy.deepcopy(data), inputs, output_info, config.loss["type"], config.seed, self._base_dir(),
-                        f"Output '{outputs[0]}': " if outputs else "", graph=sized_graph_copy(project.graph))
+                        f"Output '{outputs[0]}': " if outputs else "", graph=sized_graph_copy(project.graph),
+                        output_id=outputs[0] if outputs else None)
 
     def _path_problems(self, source: str, params: dict) -> list[str]:
         """Named files and folders that are missing (a stat each: cheap on the UI thread)."""

@@ -69,6 +69,7 @@ class TrainingDashboard(QWidget):
         self.resumed_from: str | None = None
         self.run: TrainingRun | None = None
         self.state = "idle"
+        self.setup_failed = False  # the last run failed before it started (a set-up error)
         self.run_dir: str | None = None
         self.checkpoint: str | None = None
         self.last_epoch: dict | None = None
@@ -184,6 +185,7 @@ class TrainingDashboard(QWidget):
         plots.clear()
         self.table.setRowCount(0)
         self.message.setText("")
+        self.setup_failed = False
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")
@@ -293,6 +295,7 @@ class TrainingDashboard(QWidget):
         elif kind == "checkpoint":
             self.checkpoint = ev.get("path")
         elif kind == "setup_error":
+            self.setup_failed = True  # the run never started: clear_failure may drop the message once fixed
             self._show_message(ev["message"], error=True)
         elif kind == "log":
             self._show_message(ev.get("message", ""))
@@ -369,6 +372,13 @@ class TrainingDashboard(QWidget):
                 self.message.setText(message)
         elif message and state == "paused":
             self.message.setText(message)
+
+    def clear_failure(self) -> None:
+        """What kept the last run from starting is fixed (the data now fits the graph): its red
+        message goes, so the dock no longer reports a problem that is gone."""
+        if self.run is None and self.state == "failed" and self.setup_failed:
+            self.setup_failed = False
+            self._show_message("")
 
     def _show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
