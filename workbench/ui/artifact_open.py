@@ -111,7 +111,5 @@ class FileDrop(QObject):
 def install_file_drop(window) -> FileDrop:
     drop = FileDrop(window)
     window.setAcceptDrops(True)
-    window.installEventFilter(drop)
-    viewport = window.view.viewport()  # the canvas takes drops of palette layers; files pass to us
-    viewport.installEventFilter(drop)
+    window.installEventFilter(drop)  # the canvas ignores file drags, so they reach the window
     return drop
