@@ -265,3 +265,11 @@ def test_onnx_export_matches_torch(name, params, input_sets, kw, tmp_path):
     report = export(Project(name="probe", graph=graph), "onnx", tmp_path / "layer.onnx")
     assert report.ok, report.text()
     assert report.max_abs_diff is not None and report.max_abs_diff < 1e-4, report.text()
+
+
+def test_docs_list_every_layer():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "layers.md").read_text(encoding="utf-8")
+    names = {spec.name for spec in default_catalog()} - NOT_LAYERS
+    assert not [n for n in sorted(names) if f"| `{n}` |" not in text], "docs/layers.md misses layers"
