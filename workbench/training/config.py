@@ -27,6 +27,9 @@ Schema (all optional except where a default is shown as required by the project 
     amp                          auto (on for CUDA) | true | false | bf16 | fp16
     seed, deterministic, num_workers (auto | N), log_every_n_steps, top_k
     tensorboard                  true (default) | false: TensorBoard event files in the run folder
+    devices                      1 (default) | N: the GUI trains with N processes (torchrun), one per GPU
+                                 (or N CPU processes with gloo); the command line is torchrun's own
+    strategy                     ddp (default) | fsdp: how N processes share the model
 
 Options for large models (language models above all):
 
@@ -52,6 +55,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.training.launch import STRATEGIES
 
 __all__ = ["ConfigError", "TrainingConfig", "parse_config", "metric_mode", "OPTIMIZERS", "LOSSES", "SCHEDULERS",
            "OBJECTIVES", "COMPILE_BACKENDS"]
@@ -112,6 +117,8 @@ class TrainingConfig:
     activation_checkpointing: bool = False
     compile: str | None = None  # a backend of COMPILE_BACKENDS; None: not compiled
     tensorboard: bool = True  # event files in the run folder (workbench.training.tensorboard_log)
+    devices: int = 1  # processes the GUI launches (workbench.training.launch)
+    strategy: str = "ddp"  # ddp | fsdp, under torchrun
     extra: dict = field(default_factory=dict)
 
     @property
@@ -159,6 +166,8 @@ def parse_config(section: dict, overrides: dict | None = None) -> TrainingConfig
     cfg.accumulate_steps = _int(raw.get("accumulate_steps", 1), "accumulate_steps", 1)
     cfg.activation_checkpointing = _bool(raw.get("activation_checkpointing", False), "activation_checkpointing")
     cfg.tensorboard = _bool(raw.get("tensorboard", True), "tensorboard")
+    cfg.devices = _int(raw.get("devices", 1), "devices", 1)
+    cfg.strategy = _choice(raw.get("strategy", "ddp"), "strategy", STRATEGIES)
     cfg.compile = _compile(raw.get("compile", False))
     cfg.optimizer = _optimizer(raw.get("optimizer", cfg.optimizer), raw.get("weight_decay"))
     cfg.loss = _section(raw.get("loss", cfg.loss), "loss", LOSSES)

@@ -29,6 +29,7 @@ from workbench.training.config import (
     COMPILE_BACKENDS, LOSSES, OBJECTIVES, OPTIMIZERS, SCHEDULERS, ConfigError, parse_config,
 )
 from workbench.ui import torch_ready
+from workbench.ui.settings_panels.devices import install_devices
 from workbench.ui.settings_panels.common import SectionCommand, mark, vertical_scroller
 from workbench.ui.sweep.context import offer_search
 
@@ -38,7 +39,7 @@ METRICS = ["val_loss", "val_accuracy", "val_perplexity", "train_loss", "train_ac
 COMPILE_CHOICES = ["off", *COMPILE_BACKENDS]
 # a field whose value here means "not set": the key is left out of the project
 UNSET = {"objective": "auto", "max_steps": 0, "eval_every": 0, "accumulate_steps": 1,
-         "activation_checkpointing": False, "compile": "off", "tensorboard": True}
+         "activation_checkpointing": False, "compile": "off", "tensorboard": True, "devices": 1, "strategy": "ddp"}
 
 # optimizer params shown per type, with (label, default, kind)
 OPT_FIELDS = {
@@ -153,6 +154,7 @@ class TrainingPanel(QWidget):
         self.device_info.setWordWrap(True)
         self.device_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form.addRow("Found", self.device_info)
+        self.devices = install_devices(self)
         self.amp = add("amp", "Mixed precision (AMP)", self._combo([label for label, _ in AMP_CHOICES]))
         add("seed", "Seed", _int(0, 2**31 - 1))
         hint = self._hint
@@ -234,6 +236,8 @@ class TrainingPanel(QWidget):
     def _show_devices(self, error: str) -> None:
         try:
             self.device_info.setText(error or describe_devices())
+            if not error:
+                self.devices.probe()
         except Exception as exc:  # torch missing or broken: say so, never crash the panel
             self.device_info.setText(f"cannot query devices: {exc}")
 
@@ -314,6 +318,7 @@ class TrainingPanel(QWidget):
         sched = self.scheduler.currentText()
         for key, (_l, _d, _k, owner) in SCHED_FIELDS.items():
             self.form.setRowVisible(self.widgets[f"scheduler.{key}"], owner == sched)
+        self.devices.update_visibility()
         on = self.widgets["early_stopping"].isChecked()
         self.form.setRowVisible(self.widgets["early_stopping.metric"], on)
         self.form.setRowVisible(self.widgets["early_stopping.patience"], on)

@@ -77,6 +77,7 @@ class TrainingDashboard(QWidget):
         self.events_seen = 0
         self._epochs = 0
         self._steps_per_epoch = 0
+        self.world_size = 1  # processes of the current run (torchrun): they can stop only at an epoch's end
         self._last_step: dict | None = None
         self.device: str | None = None  # "cpu", "cuda:0": from fit_start
         self.samples_per_s: float | None = None  # the latest step's or epoch's
@@ -193,6 +194,7 @@ class TrainingDashboard(QWidget):
         self.status_line.setText("")
         self.device = self.samples_per_s = None
         self.memory = {}
+        self.world_size = 1
         self.run_dir = self.checkpoint = self.last_epoch = self.metric_key = None
         self.events_seen = 0
         self.resumed_from = str(resume) if resume else None
@@ -208,7 +210,7 @@ class TrainingDashboard(QWidget):
         return True
 
     def pause(self) -> None:
-        if self.run is not None and self.state == "running":
+        if self.run is not None and self.state == "running" and self.world_size == 1:
             self.run.pause()
             self._set_state("pausing")
 
@@ -280,6 +282,8 @@ class TrainingDashboard(QWidget):
             self._on_state(ev["state"], ev.get("message", ""))
         elif kind == "fit_start":
             self._epochs, self._steps_per_epoch = ev["epochs"], ev["steps_per_epoch"]
+            self.world_size = ev.get("world_size") or 1
+            self._update_buttons()
             self.run_dir = ev.get("run_dir")
             total = self._epochs * self._steps_per_epoch
             if ev.get("max_steps"):
@@ -417,6 +421,6 @@ class TrainingDashboard(QWidget):
     def _update_buttons(self) -> None:
         running = self.run is not None
         self.train_button.setEnabled(not running)
-        self.pause_button.setEnabled(running and self.state == "running")
+        self.pause_button.setEnabled(running and self.state == "running" and self.world_size == 1)
         self.resume_button.setEnabled(running and self.state in ("paused", "pausing"))
         self.stop_button.setEnabled(running and self.state in ("starting", "running", "paused", "pausing"))
