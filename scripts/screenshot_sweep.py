@@ -3,7 +3,7 @@
     workbench sweep PROJECT            # a project with a search section; fills PROJECT's .sweep.db
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot_sweep.py PROJECT [TAB]
 
-TAB is the plot shown (0 best so far, 1 importances, 2 parallel coordinates, 3 slice; default 2).
+TAB is the plot shown (0 best so far, 1 importances, 2 parallel coordinates, 3 slice; default 0).
 """
 
 from __future__ import annotations
@@ -58,4 +58,4 @@ def main(project_path: str, tab: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0))

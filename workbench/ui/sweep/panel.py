@@ -45,6 +45,7 @@ class SweepPanel(QWidget):
         self.dims = QTableWidget(0, 2, objectName="dimensions")
         self.dims.setHorizontalHeaderLabels(["setting", "range"])
         self.dims.horizontalHeader().setStretchLastSection(True)
+        self.dims.verticalHeader().hide()
         self.dims.cellDoubleClicked.connect(lambda row, _c: self.search_over(self.dims.item(row, 0).text()))
         self.metric = QComboBox(objectName="metric", editable=True)
         self.metric.addItems(METRICS)
@@ -108,6 +109,7 @@ class SweepPanel(QWidget):
 
             self.plots = StudyPlots()
             self.right.addWidget(self.plots)
+            self.right.setSizes([220, 320])
         return self.plots
 
     # ---- the document -------------------------------------------------------------------
@@ -141,6 +143,7 @@ class SweepPanel(QWidget):
             for row, (key, dim) in enumerate(space.items()):
                 self.dims.setItem(row, 0, QTableWidgetItem(str(key)))
                 self.dims.setItem(row, 1, QTableWidgetItem(_range_text(dim)))
+            self.dims.resizeColumnToContents(0)
             objective = section.get("objective") if isinstance(section.get("objective"), dict) else {}
             self.metric.setCurrentText(str(objective.get("metric", "val_loss")))
             self.direction.setCurrentText(str(objective.get("direction", "minimize")))
@@ -299,7 +302,9 @@ class SweepPanel(QWidget):
             self.rows = trial_rows(study)
             self._fill_table()
             found, why = importances(study)
-            self.ensure_plots().show(self.rows, study.direction.name == "MAXIMIZE", found)
+            space = self.section().get("space") or {}
+            log_keys = [k for k, d in space.items() if isinstance(d, dict) and d.get("log")]
+            self.ensure_plots().show(self.rows, study.direction.name == "MAXIMIZE", found, log_keys)
         if self.process is not None and not self.process.running:
             self.timer.stop()
             code, error = self.process.returncode, self.process.error()
