@@ -40,7 +40,9 @@ ENTRIES = {
 }
 
 
-def one_run(project: Path, platform: str, entry: str = "main") -> tuple[float, float]:
+def one_run(project: Path, platform: str, entry: str = "main") -> tuple[float, float, float, float]:
+    """Seconds from process start to window shown and to project ready, and the app's CPU
+    seconds at each (which a busy machine does not inflate)."""
     with tempfile.TemporaryDirectory(prefix="wb-startup-") as home:
         env = dict(os.environ, WORKBENCH_STARTUP_PROBE="1", XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data")
         if platform == "offscreen":
@@ -55,11 +57,12 @@ def one_run(project: Path, platform: str, entry: str = "main") -> tuple[float, f
     stamps = {}
     for line in out.stdout.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] == "startup-probe":
-            stamps[parts[1]] = float(parts[2])
+        if len(parts) == 4 and parts[0] == "startup-probe":
+            stamps[parts[1]] = (float(parts[2]), float(parts[3]))
     if set(stamps) != {"shown", "ready"}:
         raise SystemExit(f"error: the app did not report start-up ({out.stdout.strip()[-300:]})")
-    return stamps["shown"] - start, stamps["ready"] - start
+    (shown, shown_cpu), (ready, ready_cpu) = stamps["shown"], stamps["ready"]
+    return shown - start, ready - start, shown_cpu, ready_cpu
 
 
 def main() -> int:
@@ -70,16 +73,20 @@ def main() -> int:
     args = parser.parse_args()
     platform = "xcb" if os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM") else "offscreen"
     one_run(args.project, platform, args.entry)  # warm the file cache: the first run after install is an outlier
-    shown, ready = [], []
-    print(f"{'run':>4}  {'window shown (s)':>17}  {'project ready (s)':>18}")
+    shown, ready, shown_cpu, ready_cpu = [], [], [], []
+    print(f"{'run':>4}  {'window shown (s)':>17}  {'project ready (s)':>18}  {'CPU at shown (s)':>17}  {'CPU at ready (s)':>17}")
     for i in range(args.runs):
-        a, b = one_run(args.project, platform, args.entry)
+        a, b, c, d = one_run(args.project, platform, args.entry)
         shown.append(a)
         ready.append(b)
-        print(f"{i + 1:>4}  {a:>17.3f}  {b:>18.3f}")
+        shown_cpu.append(c)
+        ready_cpu.append(d)
+        print(f"{i + 1:>4}  {a:>17.3f}  {b:>18.3f}  {c:>17.3f}  {d:>17.3f}")
     seconds = statistics.median(shown)
     ready_seconds = statistics.median(ready)
     print(f"median window shown: {seconds:.3f} s (budget {BUDGET} s); project ready: {ready_seconds:.3f} s")
+    print(f"median app CPU time at shown: {statistics.median(shown_cpu):.3f} s; at ready: {statistics.median(ready_cpu):.3f} s"
+          f" (the process's own CPU seconds: a busy machine inflates wall time, not these)")
     print(f"platform: {platform}; entry: {args.entry}; project: {args.project.name}; {os.cpu_count()} CPUs")
     print(json.dumps({
         "name": "startup",
@@ -87,6 +94,9 @@ def main() -> int:
         "ratio": round(seconds / BUDGET, 4),
         "budget_seconds": BUDGET,
         "ready_seconds": round(ready_seconds, 4),
+        "shown_cpu_seconds": round(statistics.median(shown_cpu), 4),
+        "ready_cpu_seconds": round(statistics.median(ready_cpu), 4),
+        "load": round(os.getloadavg()[0], 2),
         "runs": args.runs,
         "platform": platform,
         "entry": args.entry,

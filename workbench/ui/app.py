@@ -7,9 +7,10 @@ a project that names a plugin's layer type is shown again once the plugins are i
 With no file the digits example opens as an untitled copy. A recovery file left by a
 crash is offered first.
 
-WORKBENCH_STARTUP_PROBE=1 makes the app print `startup-probe shown <time>` when the
-window is first exposed and `startup-probe ready <time>` once the project is on
-screen, then quit (benchmarks/startup.py).
+WORKBENCH_STARTUP_PROBE=1 makes the app print `startup-probe shown <time> <cpu>` when
+the window is first exposed and `startup-probe ready <time> <cpu>` once the project is
+on screen (wall-clock time, and the process's CPU seconds so far), then quit
+(benchmarks/startup.py).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _install_probe(app, window) -> None:
         def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Expose and not self.shown and window.windowHandle().isExposed():
                 self.shown = True
-                print(f"startup-probe shown {time.time():.6f}", flush=True)
+                print(f"startup-probe shown {time.time():.6f} {time.process_time():.6f}", flush=True)
             return False
 
     probe = Probe(window)
@@ -122,7 +123,7 @@ def _install_probe(app, window) -> None:
     window._probe = probe
 
     def ready():
-        print(f"startup-probe ready {time.time():.6f}", flush=True)
+        print(f"startup-probe ready {time.time():.6f} {time.process_time():.6f}", flush=True)
         QTimer.singleShot(0, app.quit)
 
     window._probe_ready = ready

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -77,6 +76,21 @@ class AudioInput(InputWidget):
         self.file_label = QLabel("WAV (or FLAC/OGG with soundfile), resampled and cut as in training")
         self.file_label.setWordWrap(True)
         self.file_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.waveform = self.spectrogram = None  # plots built when first shown: no pyqtgraph at start-up
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.play_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.file_label)
+
+    def _plots(self) -> None:
+        if self.waveform is not None:
+            return
+        import pyqtgraph as pg
+
         self.waveform = pg.PlotWidget(title="waveform the model gets")
         self.waveform.setObjectName("try_it_waveform")
         self.waveform.setMinimumHeight(90)
@@ -92,16 +106,12 @@ class AudioInput(InputWidget):
         self.spectrogram_image.setColorMap(pg.colormap.get("viridis"))
         self.spectrogram.addItem(self.spectrogram_image)
         self.spectrogram.hide()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.play_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(buttons)
-        layout.addWidget(self.file_label)
-        layout.addWidget(self.waveform)
-        layout.addWidget(self.spectrogram)
+        self.layout().addWidget(self.waveform)
+        self.layout().addWidget(self.spectrogram)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._plots()
 
     def pick(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Audio file", "", AUDIO_FILTER)
@@ -128,11 +138,13 @@ class AudioInput(InputWidget):
 
     def show_prediction(self, prediction) -> None:
         x = prediction.model_input
+        self._plots()
         if x is not None:
             self.wave_curve.setData(x.reshape(-1, x.shape[-1])[0].numpy())
 
     def show_outcome(self, outcome) -> None:
         super().show_outcome(outcome)
+        self._plots()
         if outcome.spectrogram is not None:
             self.spectrogram_image.setImage(outcome.spectrogram[::-1], autoLevels=True)
             self.spectrogram.show()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -36,14 +35,10 @@ class ResultsView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.headline.setFont(font)
-        self.plot = pg.PlotWidget()
-        self.plot.setObjectName("try_it_chart")
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.setMinimumHeight(120)
-        self.plot.setMaximumHeight(180)
-        self.bars: pg.BarGraphItem | None = None
+        self.plot = None  # the bar chart, built on first use: pyqtgraph is not imported at start-up
+        self.plot_slot = QWidget()
+        QVBoxLayout(self.plot_slot).setContentsMargins(0, 0, 0, 0)
+        self.bars = None  # the pyqtgraph BarGraphItem drawn last
         self.text = QPlainTextEdit()
         self.text.setObjectName("try_it_text_output")
         self.text.setReadOnly(True)
@@ -58,7 +53,7 @@ class ResultsView(QWidget):
         self.artifact.setTextFormat(Qt.TextFormat.RichText)  # the colour; every user string is escaped
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.chooser, self.headline, self.plot, self.text, self.weights, self.artifact):
+        for widget in (self.chooser, self.headline, self.plot_slot, self.text, self.weights, self.artifact):
             layout.addWidget(widget)
         self.clear()
 
@@ -68,7 +63,7 @@ class ResultsView(QWidget):
         self.chooser.hide()
         self.headline.setText("")
         self.text.hide()
-        self.plot.hide()
+        self.plot_slot.hide()
         self.weights.setText("")
         self.artifact.setText("")
 
@@ -97,7 +92,7 @@ class ResultsView(QWidget):
 
     def _show_current(self, _index: int = 0) -> None:
         p = self.current()
-        self.plot.hide()
+        self.plot_slot.hide()
         self.text.hide()
         if p is None:
             self.headline.setText("")
@@ -116,7 +111,24 @@ class ResultsView(QWidget):
             self.text.setPlainText(p.text or "(nothing: the model ended the sequence at once)")
             self.text.show()
 
+    def _chart(self):
+        if self.plot is None:
+            import pyqtgraph as pg
+
+            self.plot = pg.PlotWidget()
+            self.plot.setObjectName("try_it_chart")
+            self.plot.setMenuEnabled(False)
+            self.plot.setMouseEnabled(x=False, y=False)
+            self.plot.hideButtons()
+            self.plot.setMinimumHeight(120)
+            self.plot.setMaximumHeight(180)
+            self.plot_slot.layout().addWidget(self.plot)
+        return self.plot
+
     def _bars(self, names: list[str], heights: list[float], y_range, label: str) -> None:
+        import pyqtgraph as pg
+
+        self._chart()
         if self.bars is not None:
             self.plot.removeItem(self.bars)
         brushes = [TOP_COLOR if i == 0 else BAR_COLOR for i in range(len(heights))] if y_range else None
@@ -131,7 +143,7 @@ class ResultsView(QWidget):
         else:
             self.plot.enableAutoRange(axis="y")
         self.plot.setXRange(-0.6, len(heights) - 0.4, padding=0)
-        self.plot.show()
+        self.plot_slot.show()
 
 
 def _short(name: str, limit: int = 12) -> str:
