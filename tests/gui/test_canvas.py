@@ -177,9 +177,12 @@ def test_auto_layout_is_one_undo_step(window):
     window.actions_.auto_layout.trigger()
     after = {n.id: n.pos for n in graph}
     assert after != before
-    ys = [after[n] for n in ("image", "conv", "flat", "fc", "out")]
-    assert [y for _, y in ys] == sorted(y for _, y in ys)  # top to bottom
-    assert len({x for x, _ in ys}) == 1  # one straight column
+    chain = ["image", "conv", "flat", "fc", "out"]
+    assert sorted(chain, key=lambda n: (after[n][0], after[n][1])) == chain  # down, then on in the next column
+    from workbench.core.layout import layout
+
+    size = window.view.viewport().size()
+    assert after == layout(graph, (size.width(), size.height()))  # laid out for this canvas
     assert window.document.undo_stack.count() == 1
     window.actions_.undo.trigger()
     assert {n.id: n.pos for n in graph} == before

@@ -70,3 +70,24 @@ def test_releasing_a_picked_link_on_empty_canvas_still_removes_it(window):
     assert Edge("conv", "flat") not in window.document.graph.edges
     window.actions_.undo.trigger()
     assert Edge("conv", "flat") in window.document.graph.edges
+
+
+def test_auto_layout_fits_an_18_layer_model_in_the_canvas_with_its_output(make_window):
+    from workbench.paths import EXAMPLES
+
+    window = make_window(EXAMPLES / "speech_mel_cnn.wbproj")
+    window.view.resetTransform()
+    window.actions_.auto_layout.trigger()
+    view = window.view
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(shown.contains(item.sceneBoundingRect()) for item in window.scene.nodes.values())
+    one_column = view.viewport().height() / (17 * 120 + 66 + 80)  # the zoom that would fit 18 layers stacked
+    assert view.transform().m11() >= 2.5 * one_column
+    assert len({item.pos().x() for item in window.scene.nodes.values()}) >= 3
+    nodes = window.scene.nodes
+    wraps = [e for e in window.scene.edges if nodes[e.target].pos().y() < nodes[e.source].pos().y()]
+    assert len(wraps) >= 2  # on to the next column: each up a lane between the two columns
+    for edge in wraps:
+        lane = window.scene.edges[edge].path()
+        left, right = nodes[edge.source].sceneBoundingRect().right(), nodes[edge.target].sceneBoundingRect().left()
+        assert any(left < lane.pointAtPercent(t / 20).x() < right for t in range(21)), edge
