@@ -84,11 +84,9 @@ class SummaryPanel(QWidget):
         self._show_totals(summary)
 
     def _settings_maybe_changed(self, *_args) -> None:
-        """An undo step may have changed the batch size or optimizer the footer is for."""
-        try:
-            self._show_totals(self.document.summary())
-        except Exception:  # refresh() says why on the next inference
-            return
+        """An undo step may have changed the training dtype, batch size or optimizer shown
+        (the summary itself is cached, so this only rewrites the cells that changed)."""
+        self.refresh()
 
     def _show_totals(self, summary) -> None:
         from workbench.core.lm_size import token_model_size
