@@ -83,11 +83,11 @@ def build_sampler(spec: SearchSpec, offset: int = 0) -> optuna.samplers.BaseSamp
     if spec.sampler == "grid":
         return _AskTellGrid({k: grid_values(d) for k, d in spec.space.items()}, seed=seed)
     if spec.sampler == "cmaes":
-        try:
-            import cmaes  # noqa: F401 - Optuna's CMA-ES needs the cmaes package
-        except ImportError:
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:  # Optuna's CMA-ES needs the cmaes package
             raise StudyError("the CMA-ES sampler needs the 'cmaes' package: pip install cmaes "
-                             "(or choose tpe or random)") from None
+                             "(or choose tpe or random)")
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     return optuna.samplers.TPESampler(seed=seed)
 
