@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from workbench.core.catalog import default_catalog
+from workbench.core.flop_count import decomposed
 from workbench.core.tensors import INT, TensorInfo
-
-
-@contextlib.contextmanager
-def decomposed():
-    """Make torch run the decomposed path whose matmuls FlopCounterMode can see.
-
-    On CPU in eval mode torch otherwise picks fused kernels that count 0 FLOPs: the oneDNN
-    LSTM, the MultiheadAttention / TransformerEncoderLayer fast path and flash attention.
-    """
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with warnings.catch_warnings():  # toggling oneDNN warns about Intel-GPU TF32
-            warnings.filterwarnings("ignore", "TF32 acceleration on top of oneDNN")
-            with torch.backends.mkldnn.flags(enabled=False), sdpa_kernel(SDPBackend.MATH):
-                yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def random_input(info: TensorInfo, batch: int, high: int = 10) -> torch.Tensor:
