@@ -137,3 +137,19 @@ def test_values_apply_to_a_copy(tmp_path):
     assert changed.data["val_fraction"] == 0.3 and changed.path == project.path
     with pytest.raises(ApplyError, match="no node 'gone'"):
         apply_values(project, {"nodes.gone.p": 0.5})
+
+
+def test_an_older_section_is_migrated_in_order(tmp_path, monkeypatch):
+    from workbench.search import space
+
+    def rename_trials(section):  # a made-up version 1 -> 2 change: "trials" was called "n_trials"
+        section["trials"] = section.pop("n_trials")
+        return section
+
+    monkeypatch.setattr(space, "SEARCH_VERSION", 2)
+    monkeypatch.setitem(space.SECTION_MIGRATIONS, 1, rename_trials)
+    project = make_project(tmp_path, {**{k: v for k, v in ISSUE_SHAPE.items() if k != "trials"}, "version": 1,
+                                      "n_trials": 7})
+    spec, problems = read_search(project)
+    assert problems == [] and spec.trials == 7 and spec.to_json()["version"] == 2
+    assert search_section(project)["n_trials"] == 7  # the file's own section is left as it was
