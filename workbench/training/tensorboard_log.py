@@ -36,7 +36,7 @@ from workbench.training.telemetry import Telemetry, first_tensor
 __all__ = ["TensorBoardLog", "graph_figures", "hparams_of", "confusion_image", "HISTOGRAM_VALUES"]
 
 HISTOGRAM_VALUES = 1 << 16
-EPOCH_SKIP = frozenset({"epoch", "epochs", "step", "monitor", "improved", "event", "time"})
+EPOCH_SKIP = frozenset({"epoch", "epochs", "step", "monitor", "improved", "eta_s", "event", "time"})
 VALIDATION_SKIP = EPOCH_SKIP | {"batch"}
 SAMPLES_PER_EPOCH = 4
 
