@@ -153,3 +153,16 @@ def test_an_older_section_is_migrated_in_order(tmp_path, monkeypatch):
     spec, problems = read_search(project)
     assert problems == [] and spec.trials == 7 and spec.to_json()["version"] == 2
     assert search_section(project)["n_trials"] == 7  # the file's own section is left as it was
+
+
+def test_pruner_options(tmp_path):
+    from workbench.search.study import build_pruner
+
+    project = make_project(tmp_path, ISSUE_SHAPE)
+    found = problems_of(project, pruner={"type": "median", "warmup_epochs": -1, "patience": 3})
+    assert "from 0" in found["search.pruner.warmup_epochs"] and "n_startup_trials, warmup_epochs" in found["search.pruner.patience"]
+    set_search_section(project, {**ISSUE_SHAPE, "pruner": {"type": "median", "n_startup_trials": 4, "warmup_epochs": 2}})
+    spec, _ = read_search(project)
+    pruner = build_pruner(spec)
+    assert (pruner._n_startup_trials, pruner._n_warmup_steps) == (4, 3)  # epochs 1 and 2 are never judged
+    assert spec.to_json()["pruner"] == {"type": "median", "n_startup_trials": 4, "warmup_epochs": 2}

@@ -4,7 +4,9 @@
                "objective": {"metric": "val_accuracy", "direction": "maximize"},
                "trials": 20, "timeout": null, "workers": 1,
                "sampler": "tpe" | "random" | "grid" | "cmaes" (or {"type": ..., "seed": N}),
-               "pruner": "median" | "successive_halving" | "none",
+               "pruner": "median" | "successive_halving" | "none" (or {"type": ..., options}: median takes
+                         n_startup_trials (default 2) and warmup_epochs (first epochs never pruned, default 0);
+                         successive_halving takes min_resource and reduction_factor),
                "space": {"training.optimizer.lr": {"type": "float", "low": 1e-4, "high": 0.1, "log": true},
                          "nodes.conv1.out_channels": {"type": "int", "low": 8, "high": 64, "step": 8},
                          "training.optimizer.type": {"type": "categorical", "choices": ["Adam", "SGD"]}}}
@@ -84,13 +86,15 @@ class SearchSpec:
     sampler: str = "tpe"
     seed: int | None = None
     pruner: str = "median"
+    pruner_options: dict = field(default_factory=dict)
     space: dict[str, Dimension] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         sampler: Any = self.sampler if self.seed is None else {"type": self.sampler, "seed": self.seed}
         return {"version": SEARCH_VERSION, "objective": {"metric": self.metric, "direction": self.direction},
                 "trials": self.trials, "timeout": self.timeout, "workers": self.workers, "sampler": sampler,
-                "pruner": self.pruner, "space": {k: d.to_json() for k, d in self.space.items()}}
+                "pruner": {"type": self.pruner, **self.pruner_options} if self.pruner_options else self.pruner,
+                "space": {k: d.to_json() for k, d in self.space.items()}}
 
 
 def search_section(project) -> Any:
@@ -150,7 +154,7 @@ def _parse(section: Any) -> tuple[SearchSpec | None, list[Diagnostic]]:
                                                      f"{describe(timeout, 40)}"))
         spec.timeout = seconds
     _sampler(section.get("sampler", "tpe"), spec, problems)
-    spec.pruner = _one_of(section.get("pruner", "median"), "search.pruner", PRUNERS, problems)
+    _pruner(section.get("pruner", "median"), spec, problems)
     space = section.get("space", {})
     if not isinstance(space, dict):
         problems.append(_error("search.space", f"must be an object of setting -> range, got {describe(space, 40)}"))
@@ -239,6 +243,24 @@ def _sampler(raw: Any, spec: SearchSpec, problems: list) -> None:
             spec.seed = _whole(seed, "search.sampler.seed", 0, 2**32 - 1, problems)
         raw = raw.get("type", "tpe")
     spec.sampler = _one_of(raw, "search.sampler", SAMPLERS, problems)
+
+
+_PRUNER_OPTIONS = {"median": {"n_startup_trials": 0, "warmup_epochs": 0},
+                   "successive_halving": {"min_resource": 1, "reduction_factor": 2}, "none": {}}
+
+
+def _pruner(raw: Any, spec: SearchSpec, problems: list) -> None:
+    options = {}
+    if isinstance(raw, dict):
+        options, raw = {k: v for k, v in raw.items() if k != "type"}, raw.get("type", "median")
+    spec.pruner = _one_of(raw, "search.pruner", PRUNERS, problems)
+    allowed = _PRUNER_OPTIONS[spec.pruner]
+    for key, value in options.items():
+        if key not in allowed:
+            problems.append(_error(f"search.pruner.{key}", f"is not an option of the {spec.pruner} pruner (it takes: "
+                                                           f"{', '.join(allowed) or 'none'})"))
+        else:
+            spec.pruner_options[key] = _whole(value, f"search.pruner.{key}", allowed[key], 10_000, problems)
 
 
 def _dimension(key: Any, raw: Any, problems: list) -> Dimension | None:

@@ -101,10 +101,13 @@ class _AskTellGrid(optuna.samplers.GridSampler):
 
 
 def build_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
-    if spec.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    options = spec.pruner_options
+    if spec.pruner == "median":  # steps are epochs from 1; Optuna judges a step once it is >= n_warmup_steps
+        return optuna.pruners.MedianPruner(n_startup_trials=options.get("n_startup_trials", 2),
+                                           n_warmup_steps=options.get("warmup_epochs", 0) + 1)
     if spec.pruner == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner()
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=options.get("min_resource", "auto"),
+                                                      reduction_factor=options.get("reduction_factor", 4))
     return optuna.pruners.NopPruner()
 
 

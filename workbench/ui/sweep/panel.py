@@ -68,7 +68,7 @@ class SweepPanel(QWidget):
         self.trials.valueChanged.connect(lambda v: self._edit(("trials",), v))
         self.timeout.editingFinished.connect(self._timeout_edited)
         self.sampler.currentTextChanged.connect(lambda t: self._edit(("sampler",), t))
-        self.pruner.currentTextChanged.connect(lambda t: self._edit(("pruner",), t))
+        self.pruner.currentTextChanged.connect(self._pruner_edited)
         self.workers.valueChanged.connect(lambda v: self._edit(("workers",), v))
         self.start_button = QPushButton("Start", objectName="start", clicked=lambda: self.start())
         self.stop_button = QPushButton("Stop", objectName="stop", clicked=lambda: self.stop())
@@ -155,7 +155,8 @@ class SweepPanel(QWidget):
             self.sampler.setCurrentText(sampler.get("type", "tpe") if isinstance(sampler, dict) else str(sampler))
             numeric = all(isinstance(d, dict) and d.get("type") != "categorical" for d in space.values())
             self.sampler.model().item(SAMPLERS.index("cmaes")).setEnabled(numeric)
-            self.pruner.setCurrentText(str(section.get("pruner", "median")))
+            pruner = section.get("pruner", "median")
+            self.pruner.setCurrentText(str(pruner.get("type", "median") if isinstance(pruner, dict) else pruner))
             self.workers.setValue(section.get("workers", 1) if isinstance(section.get("workers"), int) else 1)
         finally:
             self._loading = False
@@ -181,6 +182,10 @@ class SweepPanel(QWidget):
         else:
             here[path[-1]] = value
         set_search(self.document, section, path, f"Sweep {'.'.join(path)}")
+
+    def _pruner_edited(self, kind: str) -> None:
+        """Another pruner: its own options (a dict's) do not carry over."""
+        self._edit(("pruner",), kind)
 
     def _timeout_edited(self) -> None:
         text = self.timeout.text().strip()
