@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from tests.gui.conftest import mouse_drag, settle
 from tests.gui.test_canvas import _drop, _in_port, _out_port
@@ -13,10 +13,26 @@ def _midpoint(window, edge: Edge) -> QPointF:
     return window.scene.edges[edge].path().pointAtPercent(0.5)
 
 
+def test_dragging_a_layer_over_a_link_highlights_it(window):
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
+    from PySide6.QtWidgets import QApplication
+
+    from tests.gui.conftest import view_point
+
+    mime = window.palette_panel.tree.mimeData([window.palette_panel.item_for("ReLU")])
+    at = view_point(window, _midpoint(window, Edge("conv", "flat")))
+    for kind in (QDragEnterEvent, QDragMoveEvent):
+        event = kind(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(window.view.viewport(), event)
+    marked = [e for e, item in window.scene.edges.items() if item.drop_target]
+    assert marked == [Edge("conv", "flat")]
+
+
 def test_dropping_a_layer_on_a_link_inserts_it_and_one_undo_restores_exactly(window):
     graph = window.document.graph
     before = graph.to_dict()
     _drop(window, "ReLU", _midpoint(window, Edge("conv", "flat")))
+    assert not any(item.drop_target for item in window.scene.edges.values())
     (relu,) = [n.id for n in graph if n.type == "ReLU"]
     assert Edge("conv", "flat") not in graph.edges
     assert Edge("conv", relu) in graph.edges and Edge(relu, "flat") in graph.edges

@@ -127,12 +127,19 @@ class EdgeItem(QGraphicsPathItem):
         self.theme = theme
         self._side = 0
         self._upward = False
+        self.drop_target = False
         self.label = EdgeLabel(self)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         source.edges.add(self)
         target.edges.add(self)
+
+    def set_drop_target(self, on: bool) -> None:
+        """Highlighted while a layer dragged from the palette would be inserted into this link."""
+        if on != self.drop_target:
+            self.drop_target = on
+            self.update()
 
     def detach(self) -> None:
         self.source.edges.discard(self)
@@ -188,8 +195,10 @@ class EdgeItem(QGraphicsPathItem):
         color = self.theme.selection if self.isSelected() else self.theme.edge
         hover = hovered(option)
         width = 2.8 if (self.isSelected() or hover) else 1.7
-        if hover and not self.isSelected():
+        if (hover or self.drop_target) and not self.isSelected():
             color = self.theme.port
+        if self.drop_target:
+            width = 4.0
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)

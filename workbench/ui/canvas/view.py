@@ -131,10 +131,25 @@ class CanvasView(QGraphicsView):
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
+            self._mark_link(self.mapToScene(event.position().toPoint()))
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event) -> None:
+        self._mark_link(None)
+        super().dragLeaveEvent(event)
+
+    def _mark_link(self, at: QPointF | None) -> None:
+        """The link a drop here would insert the layer into is drawn highlighted."""
+        scene = self.scene()
+        if scene is None or not hasattr(scene, "edge_at"):
+            return
+        edge = scene.edge_at(at) if at is not None else None
+        for item in scene.edges.values():
+            item.set_drop_target(item.edge == edge)
+
     def dropEvent(self, event) -> None:
+        self._mark_link(None)
         if not event.mimeData().hasFormat(LAYER_MIME):
             event.ignore()
             return
