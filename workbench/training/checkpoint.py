@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from workbench.core.project import atomic_write_bytes
+from workbench.training import distributed
 from workbench.training.failures import CheckpointWriteError
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "saved_position", "rng_state", "set_rng_state",
@@ -132,7 +133,8 @@ def _header(trainer) -> dict:
 
 def weights_state(trainer) -> dict:
     """best.pt / final.pt: the weights and where they came from."""
-    return {**_header(trainer), "model": trainer.model.state_dict(), "epoch": trainer.epoch, "step": trainer.step,
+    return {**_header(trainer), "model": distributed.model_state(trainer.model), "epoch": trainer.epoch,
+            "step": trainer.step,
             "metrics": _plain(trainer.last_metrics)}
 
 
@@ -141,8 +143,8 @@ def training_state(trainer, epoch_done: int, batch: int = 0) -> dict:
     log = trainer.steplog
     return {
         **_header(trainer),
-        "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
+        "model": distributed.model_state(trainer.model),
+        "optimizer": distributed.optimizer_state(trainer.model, trainer.optimizer),
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
         "scaler": trainer.scaler.state_dict(),
         "epoch": epoch_done,
@@ -160,7 +162,7 @@ def training_state(trainer, epoch_done: int, batch: int = 0) -> dict:
 
 def restore_training_state(trainer, state: dict) -> None:
     """Put a Trainer (after its set-up) back where `state` left it."""
-    trainer.optimizer.load_state_dict(state["optimizer"])
+    distributed.load_optimizer_state(trainer.model, trainer.optimizer, state["optimizer"])
     if trainer.scheduler is not None and state.get("scheduler") is not None:
         trainer.scheduler.load_state_dict(state["scheduler"])
     if state.get("scaler"):

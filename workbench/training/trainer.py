@@ -132,6 +132,8 @@ class Trainer:
         try:
             if result.state in ("completed", "stopped") and self.run is not None:
                 self.run.write_weights("final.pt", ckpt.weights_state(self))
+            elif result.state in ("completed", "stopped") and distributed.is_sharded(self.model):
+                ckpt.weights_state(self)  # the gather rank 0 makes for final.pt needs every rank
             self.callbacks.call("on_fit_end", self, result)
         except BaseException as exc:  # noqa: B036
             result.saved = self._saved_on_disk()
@@ -165,7 +167,7 @@ class Trainer:
             self.emit("log", level="warning", message="training.activation_checkpointing: this model has no "
                       "Transformer or GPT block to checkpoint; it trains as usual")
         self.multi_output = len(getattr(self.model, "output_names", ())) > 1
-        self.net = distributed.wrap(self.model, dist, plan.device, find_unused=self.multi_output)
+        self.net = distributed.wrap(self.model, dist, plan.device, find_unused=self.multi_output, strategy=cfg.strategy)
         if cfg.compile:
             self.net = torch.compile(self.net, backend=cfg.compile)
         dtype = self.objective.target_dtype
@@ -443,6 +445,7 @@ class Trainer:
         acc = MetricAccumulator(self.objective, self.bundle.num_classes, self.config.top_k, self.plan.device)
         multi = self.multi_output
         batch_hooks = self.callbacks.hooks("on_validation_batch")
+        batches, last = 0, None
         for inputs, target, _n in self.val_source.batches(0):
             with self.plan.autocast():
                 output = self.model(*inputs)
@@ -451,6 +454,8 @@ class Trainer:
             acc.update(output, target, loss)
             for hook in batch_hooks:
                 hook(self, inputs, output, target)
+            batches, last = batches + 1, inputs
+        distributed.even_out_forwards(self.model, batches, last, self.plan.device)
         if self.dist.enabled:
             acc.all_reduce(distributed.all_reduce_sum)
         self.model.train()
@@ -470,6 +475,11 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
 
     def _save(self, epoch_done: int, improved: bool, batch: int = 0) -> None:
+        if self.run is None and self._saved_at != (epoch_done, batch) and distributed.is_sharded(self.model):
+            ckpt.training_state(self, epoch_done, batch)  # FSDP: rank 0 gathers the full state with every rank
+            if improved:
+                ckpt.weights_state(self)
+            self._saved_at = (epoch_done, batch)
         if self.run is None or self._saved_at == (epoch_done, batch):
             return
         path = self.run.write_checkpoint(ckpt.training_state(self, epoch_done, batch))
