@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from workbench.export import export
+from workbench.export.embedded_project import BLOCK_START
 from workbench.export.model import build_model
 from workbench.export.verify import model_inputs
 
@@ -48,8 +49,8 @@ def test_model_py_and_model_pt_run_without_the_project(name, tmp_path):
     elsewhere.mkdir()
     report = export(project, "python", out_dir / "model.py")
     assert report.ok, report.text()
-    assert sorted(p.name for p in out_dir.iterdir()) == ["model.pt", "model.py", "model.py.report.json"]
-    source = (out_dir / "model.py").read_text()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["MODEL_CARD.md", "model.pt", "model.py", "model.py.report.json"]
+    source = (out_dir / "model.py").read_text().split(BLOCK_START)[0]  # less the project block (comments)
     assert "workbench" not in source.replace("Model Workbench", "")
     assert "def load(weights=None" in source and "model = load()" in source
 

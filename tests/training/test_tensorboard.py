@@ -106,3 +106,13 @@ def test_confusion_image_shades_rows_and_fits_many_classes():
     assert image.dtype == np.uint8 and image.shape[2] == 3 and image.shape[0] == image.shape[1]
     big = confusion_image(np.eye(100, dtype=int).tolist())
     assert big.shape[0] <= 1000
+
+
+def test_cli_no_tensorboard_flag(tmp_path, capsys):
+    from workbench.cli import main
+
+    project = moons_project(tmp_path, epochs=1)
+    assert main(["train", str(project.path), "--runs-dir", str(tmp_path / "runs"), "--no-tensorboard", "--json"]) == 0
+    assert main(["train", str(project.path), "--runs-dir", str(tmp_path / "runs"), "--json"]) == 0
+    runs = sorted((tmp_path / "runs" / "moons").iterdir())
+    assert [bool(list(r.glob("events.out.tfevents.*"))) for r in runs] == [False, True]

@@ -32,7 +32,7 @@ EXTRA_NAMES = {PROJECT_KEY: "model_workbench_project.json", WEIGHTS_KEY: "model_
 BLOCK_START = "# --- model-workbench project: `workbench open` this file to edit the model ---"
 BLOCK_END = "# --- end of model-workbench project ---"
 LINE = 96  # characters of JSON per comment line
-MAX_ARTIFACT = 2**31  # what we read of an ONNX or source file to find the project
+MAX_ARTIFACT = 2**31  # what we read of an ONNX file (weights and all) to find the project
 
 
 class NotEmbedded(Exception):
@@ -154,7 +154,7 @@ def _from_zip(path: Path) -> dict[str, str]:
 
 def _from_source(path: Path) -> dict[str, str]:
     try:
-        text = read_regular(path, MAX_ARTIFACT, "source file").decode("utf-8")
+        text = read_regular(path, MAX_BYTES, "source file").decode("utf-8")  # a project file's own bound
     except (OSError, JsonFileError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{path}: {exc}") from None
     start, end = text.rfind(BLOCK_START), text.rfind(BLOCK_END)
