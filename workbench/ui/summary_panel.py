@@ -12,6 +12,14 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidg
 
 COLUMNS = ("Node", "Type", "Output shape", "Params", "MACs", "FLOPs", "FLOPs by", "Param mem", "Act mem fp32",
            "Act mem")  # the last one names the training dtype (core.summary.NodeStats.cells)
+TIPS = {
+    4: "Multiply-accumulates per sample (at the Input size in the totals)",
+    5: "Floating-point operations per sample: 2 × MACs, as torch.utils.flop_counter counts them",
+    6: "formula: the layer's own formula; counted: torch's FlopCounterMode on a meta-tensor forward",
+    7: "Parameters in fp32",
+    8: "This node's output for one sample, in fp32",
+    9: "This node's output for one sample, in the dtype training uses (training.amp)",
+}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT_COLUMNS = (0, 1, 2, 6)
 
@@ -23,6 +31,8 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for col, tip in TIPS.items():
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -64,7 +74,8 @@ class SummaryPanel(QWidget):
         from workbench.core.training_memory import training_dtype
 
         dtype = training_dtype(self._training())[0]
-        self.table.setHorizontalHeaderItem(9, QTableWidgetItem(f"Act mem {dtype}"))
+        if self.table.horizontalHeaderItem(9).text() != f"Act mem {dtype}":
+            self.table.horizontalHeaderItem(9).setText(f"Act mem {dtype}")
         self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(summary.nodes))
         for row, stats in enumerate(summary.nodes):
@@ -99,7 +110,7 @@ class SummaryPanel(QWidget):
             compute = (f"{si(summary.total_macs)}MACs · {si(summary.total_flops)}FLOPs (2 × MACs{counted}) "
                        f"{summary.per_sample()}")
         lines = [f"Total: {summary.total_params:,} parameters ({summary.trainable_params:,} trainable) · {compute}",
-                 summary.training_memory(self._training()).line().capitalize()]
+                 _sentence(summary.training_memory(self._training()).line())]
         size = token_model_size(self.document.graph, self.document.result, summary)
         self.totals.setText("\n".join([*lines, *size.lines()[:2]]) if size is not None else "\n".join(lines))
 
@@ -113,3 +124,6 @@ class SummaryPanel(QWidget):
         if item is not None:
             self.node_clicked.emit(item.text())
 
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
