@@ -14,8 +14,8 @@
 The section lives among the project file's top-level keys (older apps keep it as an
 unknown key and write it back) and carries its own `version`: older sections are migrated
 in order (SECTION_MIGRATIONS), newer ones refused. Reading never raises: every problem is
-a Diagnostic naming the key ("search.space['nodes.conv1.out_channels'].low: ..."), and
-targets.py checks each dimension against the graph and the settings it points at.
+a Diagnostic naming the key ("search.space['nodes.conv1.out_channels'].low: ..."); each
+range is checked on its own by dimension.py and against the setting it names by targets.py.
 No Optuna here: runner.py turns a SearchSpec into distributions.
 """
 
@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from workbench.core.shapes import Diagnostic
 from workbench.core.text import describe
+from workbench.search.dimension import TYPES, Dimension, error as _error, parse_dimension, where as _where
 
 __all__ = ["Dimension", "SearchSpec", "read_search", "search_section", "set_search_section", "SEARCH_VERSION",
            "SAMPLERS", "PRUNERS", "DIRECTIONS", "TYPES", "parse_duration"]
@@ -35,45 +36,10 @@ SECTION = "search"
 SEARCH_VERSION = 1
 # Ordered migrators: SECTION_MIGRATIONS[v] turns a version-v section into version v + 1 (none yet).
 SECTION_MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
-TYPES = ("float", "int", "categorical")
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("median", "successive_halving", "none")
 DIRECTIONS = ("maximize", "minimize")
 MAX_TRIALS = 100_000
-MAX_CHOICES = 1000
-_DIM_KEYS = {"float": {"type", "low", "high", "step", "log"}, "int": {"type", "low", "high", "step", "log"},
-             "categorical": {"type", "choices"}}
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One setting a sweep varies, in Optuna's terms (suggest_float / suggest_int / suggest_categorical)."""
-
-    key: str
-    type: str
-    low: float | int | None = None
-    high: float | int | None = None
-    step: float | int | None = None
-    log: bool = False
-    choices: tuple = ()
-
-    @property
-    def numeric(self) -> bool:
-        return self.type != "categorical"
-
-    def candidates(self) -> list:
-        """The values that bound this dimension (checked against the setting before any trial)."""
-        return list(self.choices) if self.type == "categorical" else [self.low, self.high]
-
-    def to_json(self) -> dict:
-        if self.type == "categorical":
-            return {"type": "categorical", "choices": list(self.choices)}
-        doc: dict[str, Any] = {"type": self.type, "low": self.low, "high": self.high}
-        if self.step is not None:
-            doc["step"] = self.step
-        if self.log:
-            doc["log"] = True
-        return doc
 
 
 @dataclass
@@ -162,7 +128,7 @@ def _parse(section: Any) -> tuple[SearchSpec | None, list[Diagnostic]]:
     if not space:
         problems.append(_error("search.space", "is empty: add at least one setting to search over"))
     for key, raw in space.items():
-        dim = _dimension(key, raw, problems)
+        dim = parse_dimension(key, raw, problems)
         if dim is not None:
             spec.space[key] = dim
     _overlaps(spec, problems)
@@ -263,69 +229,6 @@ def _pruner(raw: Any, spec: SearchSpec, problems: list) -> None:
             spec.pruner_options[key] = _whole(value, f"search.pruner.{key}", allowed[key], 10_000, problems)
 
 
-def _dimension(key: Any, raw: Any, problems: list) -> Dimension | None:
-    where = _where(key)
-    if not isinstance(raw, dict):
-        problems.append(_error(where, f"must be an object such as {{\"type\": \"float\", \"low\": 0.0001, "
-                                      f"\"high\": 0.1, \"log\": true}}, got {describe(raw, 40)}"))
-        return None
-    kind = raw.get("type")
-    if kind not in TYPES:
-        problems.append(_error(f"{where}.type", f"must be one of {', '.join(TYPES)}, got {describe(kind, 40)}"))
-        return None
-    before = len(problems)
-    for extra in sorted(set(raw) - _DIM_KEYS[kind]):
-        problems.append(_error(f"{where}.{extra}", f"is not a key of {'an' if kind == 'int' else 'a'} {kind} range "
-                                                   f"(it takes {', '.join(sorted(_DIM_KEYS[kind]))})"))
-    if kind == "categorical":
-        choices = raw.get("choices")
-        if not isinstance(choices, list) or not 1 <= len(choices) <= MAX_CHOICES:
-            problems.append(_error(f"{where}.choices", f"must be a list of 1 to {MAX_CHOICES} values, got "
-                                                       f"{describe(choices, 40)}"))
-            return None
-        for i, choice in enumerate(choices):
-            if choice is not None and not isinstance(choice, (str, int, float, bool)):
-                problems.append(_error(f"{where}.choices[{i}]", f"must be text, a number, true/false or null, "
-                                                                f"got {describe(choice, 40)}"))
-        if len({repr(c) for c in choices}) != len(choices):
-            problems.append(_error(f"{where}.choices", "lists a value twice"))
-        return None if len(problems) > before else Dimension(key, kind, choices=tuple(choices))
-    low, high = (_bound(raw.get(name), f"{where}.{name}", kind, problems) for name in ("low", "high"))
-    log = raw.get("log", False)
-    if not isinstance(log, bool):
-        problems.append(_error(f"{where}.log", f"must be true or false, got {describe(log, 40)}"))
-    step = raw.get("step")
-    if step is not None:
-        step = _bound(step, f"{where}.step", kind, problems)
-        if step is not None and step <= 0:
-            problems.append(_error(f"{where}.step", f"must be above 0, got {step}"))
-    if len(problems) > before:
-        return None
-    if low > high:
-        problems.append(_error(where, f"low ({low}) is above high ({high})"))
-    if log is True and low <= 0:
-        problems.append(_error(f"{where}.low", f"a log scale needs low above 0, got {low}"))
-    if log is True and step is not None and (kind == "float" or step != 1):
-        problems.append(_error(f"{where}.step", "a log scale takes no step (Optuna samples it continuously)"))
-    if step is not None and low <= high and not _divides(high - low, step):
-        problems.append(_error(f"{where}.step", f"high - low ({high - low:g}) must be a multiple of step ({step:g})"))
-    return None if len(problems) > before else Dimension(key, kind, low, high, step, log)
-
-
-def _bound(value: Any, where: str, kind: str, problems: list):
-    ok = isinstance(value, int) if kind == "int" else isinstance(value, (int, float)) and math.isfinite(value)
-    if not ok or isinstance(value, bool):
-        what = "a whole number" if kind == "int" else "a finite number"
-        problems.append(_error(where, f"must be {what}, got {describe(value, 40)}"))
-        return None
-    return value if kind == "int" else float(value)
-
-
-def _divides(span: float, step: float) -> bool:
-    ratio = span / step
-    return abs(ratio - round(ratio)) <= 1e-8 * max(1.0, abs(ratio))
-
-
 def _overlaps(spec: SearchSpec, problems: list) -> None:
     """One setting may not be searched twice ("training.optimizer" and "training.optimizer.lr")."""
     keys = sorted(spec.space)
@@ -346,11 +249,3 @@ def _one_of(value: Any, where: str, allowed: tuple, problems: list) -> str:
         problems.append(_error(where, f"must be one of {', '.join(allowed)}, got {describe(value, 40)}"))
         return allowed[0]
     return value
-
-
-def _where(key: Any) -> str:
-    return f"search.space[{describe(key, 80)}]"
-
-
-def _error(where: str, message: str, node_id: str | None = None) -> Diagnostic:
-    return Diagnostic(node_id, "error", message, field=where)
