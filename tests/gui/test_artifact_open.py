@@ -45,7 +45,7 @@ def test_dropping_an_export_on_the_window_recovers_its_project(window, tmp_path,
     assert dialogs.errors == []
 
 
-def test_import_onnx_menu_without_a_project_saves_it_with_weights(window, tmp_path, dialogs):
+def test_import_onnx_menu_without_a_project_saves_it_with_weights(qtbot, window, tmp_path, dialogs):
     import onnx
     from onnx import helper
 
@@ -55,9 +55,10 @@ def test_import_onnx_menu_without_a_project_saves_it_with_weights(window, tmp_pa
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "plain.onnx"))
     dialogs.open_path = str(tmp_path / "plain.onnx")
     dialogs.save_path = str(tmp_path / "plain.wbproj")
-    window.actions_.import_onnx.trigger()
-    assert dialogs.errors == []
-    assert window.document.path == tmp_path / "plain.wbproj" and (tmp_path / "plain.pt").is_file()
+    window.actions_.import_onnx.trigger()  # imported on a worker thread
+    assert "importing plain.onnx" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.document.path == tmp_path / "plain.wbproj", timeout=60000)
+    assert dialogs.errors == [] and (tmp_path / "plain.pt").is_file()
     assert "imported it as ONNX" in window.statusBar().currentMessage()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from workbench.core.project import Project, ProjectError
 
-__all__ = ["Recovered", "recover_project", "describe_origin", "open_file"]
+__all__ = ["Recovered", "recover_project", "describe_embedded", "describe_origin", "open_file"]
 
 
 @dataclass
@@ -35,6 +35,10 @@ def describe_origin(origin: dict) -> str:
     return "not recorded"
 
 
+def describe_embedded(path: Path, embedded) -> str:
+    return f"recovered the project embedded in {Path(path).name} (its weights: {describe_origin(embedded.weights)})"
+
+
 def recover_project(path: Path) -> Recovered:
     """Raises ProjectError when the file neither carries a project nor imports as ONNX."""
     from workbench.export.embedded_project import NotEmbedded, read_embedded
@@ -46,8 +50,7 @@ def recover_project(path: Path) -> Recovered:
         if path.suffix.lower() != ".onnx":
             raise ProjectError(str(exc)) from None
     else:
-        return Recovered(embedded.project, f"recovered the project embedded in {path.name} "
-                                           f"(its weights: {describe_origin(embedded.weights)})")
+        return Recovered(embedded.project, describe_embedded(path, embedded))
     from workbench.core.onnx_import import ImportFailure, import_onnx
 
     try:
