@@ -42,6 +42,20 @@ def test_edit_a_block_in_place_undo_inside_then_one_undo_after_closing(window, m
     assert relu in inner and any(n["type"] == "ReLU" for n in graph.blocks["Features"]["graph"]["nodes"])
     assert window.document.undo_stack.count() == steps_before + 1  # every write merged into one project step
     assert window.document.undo_stack.undoText() == "Edit block Features"
+    dialog.scene.select_nodes(["conv"])  # its inspector edits the inner layer's parameters
+    field = dialog.inspector.id_field.edit
+    field.setFocus()
+    QTest.keyClick(field, Qt.Key.Key_Backspace)  # edits the text, never deletes the layer
+    assert "conv" in inner and field.text() == "con"
+    QTest.keyClick(field, Qt.Key.Key_Escape)
+    editor = dialog.inspector.rows["out_channels"].editor
+    editor.set_value(6)
+    editor.edited.emit(6)  # what typing 6 into the field sends
+    conv = next(n for n in graph.blocks["Features"]["graph"]["nodes"] if n["id"] == "conv")
+    assert conv["params"]["out_channels"] == 6
+    settle(window)
+    assert window.scene.nodes[block].shape_text == "[N, 216]"
+    assert window.document.undo_stack.count() == steps_before + 1
     dialog.close()
     window.actions_.undo.trigger()
     assert graph.blocks["Features"] == definition_before

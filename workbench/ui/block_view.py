@@ -1,7 +1,7 @@
 """A block's inner graph, opened from its node (double-click), edited in place.
 
 The window is a small editor of its own: drop layers from the palette or press Ctrl+K,
-wire, delete, auto-layout, with its own undo history (Ctrl+Z here undoes the last edit
+wire, delete, auto-layout, edit a layer's parameters or id in its inspector, with its own undo history (Ctrl+Z here undoes the last edit
 inside the block). Every edit is written back to the project as one merged step
 ("Edit block NAME", core/block_edit.py), so every use of the block follows at once, and
 after the window closes one undo in the main window takes the whole edit back. Shapes are
@@ -15,7 +15,7 @@ import copy
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QToolBar, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QSplitter, QToolBar, QVBoxLayout
 
 from workbench.core.blocks import inner_graph
 from workbench.core.block_edit import SetBlockDefinition
@@ -26,6 +26,7 @@ class BlockDialog(QDialog):
     def __init__(self, document, node_id: str, parent=None) -> None:
         super().__init__(parent)
         from workbench.ui.canvas.view import CanvasView
+        from workbench.ui.inspector import Inspector
 
         self.outer = document
         self.node_id = node_id
@@ -34,6 +35,7 @@ class BlockDialog(QDialog):
         self._written: dict | None = None
         self._pushing = self._finished = False
         self.view = CanvasView(self)
+        self.inspector = Inspector(self)  # the selected inner layer's parameters (and id)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.setWindowTitle(f"Block {self.block_name} ({node_id})")
@@ -46,14 +48,20 @@ class BlockDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(note)
         layout.addWidget(self.toolbar)
-        layout.addWidget(self.view, 1)
+        split = QSplitter(self)
+        split.addWidget(self.view)
+        split.addWidget(self.inspector)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout.addWidget(split, 1)
         layout.addWidget(self.status)
         layout.addWidget(buttons)
         self.view.layer_dropped.connect(lambda name, pos: self.editor.add_layer(name, pos))
         self._load()
         self._actions()
         document.undo_stack.indexChanged.connect(self._outer_changed)
-        self.resize(760, 680)
+        self.inspector.renamed.connect(lambda n: self.scene.select_nodes([n]))
+        self.resize(1040, 680)
 
     # ---- the inner document -------------------------------------------------------------
     def _load(self) -> None:
@@ -73,7 +81,9 @@ class BlockDialog(QDialog):
         self.document = Document(Project(name=self.block_name, graph=inner), self)
         self.scene = GraphScene(self.document, self)
         self.scene.message.connect(self.status.setText)
+        self.scene.selection_changed_ids.connect(self.inspector.show_nodes)
         self.view.setScene(self.scene)
+        self.inspector.set_document(self.document)
         self.editor = Editor(self.document, self.scene, self.view)
         self.document.undo_stack.indexChanged.connect(self._write_back)
         if old is not None:
@@ -118,19 +128,21 @@ class BlockDialog(QDialog):
 
     # ---- actions --------------------------------------------------------------------------
     def _actions(self) -> None:
-        def action(text, slot, keys):
+        def action(text, slot, keys, canvas=False):
+            """`canvas`: the keys work only while the canvas has focus (Backspace in a field edits text)."""
             a = QAction(text, self)
             a.setShortcuts([QKeySequence(k) for k in keys])
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             a.triggered.connect(lambda _checked=False: slot())
-            self.addAction(a)
+            (self.view if canvas else self).addAction(a)
             self.toolbar.addAction(a)
             return a
 
         self.undo_action = action("Undo", lambda: self.document.undo_stack.undo(), [QKeySequence.StandardKey.Undo])
         self.redo_action = action("Redo", lambda: self.document.undo_stack.redo(), ["Ctrl+Shift+Z", "Ctrl+Y"])
         self.add_action = action("Quick Add Layer…", self.quick_add, ["Ctrl+K"])
-        self.delete_action = action("Delete", lambda: self.editor.delete_selection(), [QKeySequence.StandardKey.Delete, "Backspace"])
+        self.delete_action = action("Delete", lambda: self.editor.delete_selection(),
+                                    [QKeySequence.StandardKey.Delete, "Backspace"], canvas=True)
         self.layout_action = action("Auto-Layout", lambda: self.editor.auto_layout(), ["Ctrl+Shift+L"])
 
     def quick_add(self) -> None:
