@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import sys
 import textwrap
 
@@ -171,10 +172,17 @@ def test_cli_warns_about_a_broken_plugin_and_still_works(tmp_path, monkeypatch, 
     user = tmp_path / "data" / "model-workbench" / "plugins"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     write(user, "oops.py", "def oops(:\n")
-    assert main(["validate", str(DEFAULT_EXAMPLE)]) == 0
+    assert main(["validate", str(DEFAULT_EXAMPLE)]) == 0  # built-in layers only: plugins are not even loaded
     out, err = capsys.readouterr()
-    assert "no errors" in out
+    assert "no errors" in out and err == ""
+    doc = json.loads(DEFAULT_EXAMPLE.read_text())
+    next(n for n in doc["graph"]["nodes"] if n["type"] == "ReLU")["type"] = "Oops"  # a type a plugin may provide
+    project = tmp_path / "needs_a_plugin.wbproj"
+    project.write_text(json.dumps(doc))
+    assert main(["validate", str(project)]) == 1
+    out, err = capsys.readouterr()
     assert err.startswith(f"warning: plugin {user / 'oops.py'} not loaded: line 1: SyntaxError")
+    assert "missing layer type 'Oops'" in out + err and "Traceback" not in err
 
 
 WRONG_FORMULA = '''
