@@ -18,7 +18,6 @@ import torch
 from workbench.core.compile import CompileError, compile_graph
 from workbench.core.graph import Graph
 from workbench.core.project import Project
-from workbench.core.tensors import TensorInfo
 from workbench.training import checkpoint as ckpt
 from workbench.training import distributed
 from workbench.training.config import ConfigError, TrainingConfig, parse_config

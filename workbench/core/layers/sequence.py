@@ -10,8 +10,6 @@ flash attention for CPU), which count 0; the tests count with those switched off
 
 from __future__ import annotations
 
-import math
-
 from workbench.core.catalog import Constructor, LayerSpec, no_flops
 from workbench.core.layers.recurrent import require_sequence
 from workbench.core.params import BOOL, CHOICE, FLOAT, INT, Param, ParamError
