@@ -178,8 +178,14 @@ def test_validate_prints_warnings_but_succeeds(tmp_path, capsys):
     ]
 
 
-def test_validate_transfer_example_without_cached_weights(capsys):
-    code, out, err = run(["validate", TRANSFER], capsys)
+def test_validate_transfer_example_without_cached_weights(capsys, tmp_path):
+    code, out, err = run(["validate", TRANSFER], capsys)  # it starts from weights "none": nothing to find
+    assert code == 0 and err == "" and out == "transfer-resnet18: no errors (0 warning(s))\n"
+    doc = json.loads(TRANSFER.read_text())
+    for node in doc["graph"]["nodes"]:
+        if node["type"] == "resnet18":
+            node["params"]["weights"] = "imagenet"
+    code, out, err = run(["validate", write_doc(tmp_path / "imagenet.wbproj", doc)], capsys)
     assert code == 1 and err == ""
     assert out.startswith("backbone: error: imagenet weights for resnet18 are not in the local torch cache (")
     assert os.path.join(os.environ["TORCH_HOME"], "hub", "checkpoints", "resnet18-") in out

@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="end the run at optimizer step N, even mid-epoch (or after the epochs, whichever comes "
                        "first; default: the project's training.max_steps)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default: the project's)")
-    train.add_argument("--runs-dir", help="folder that holds run folders (default: ./runs)")
+    train.add_argument("--runs-dir", help="folder that holds every project's run folders (default: "
+                       "$WORKBENCH_RUNS_DIR, else <project folder>/<project stem>.runs/)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder from its last checkpoint")
     train.add_argument("--json", action="store_true", help="print one JSON object per event")
     train.add_argument("--no-tensorboard", action="store_true",
@@ -372,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first download the data set the project names if it is missing (MNIST, CIFAR-10...)")
     train.add_argument("--events", metavar="HOST:PORT", help=argparse.SUPPRESS)  # the GUI's event channel
     runs = sub.add_parser("runs", help=COMMANDS["runs"][1])
-    runs.add_argument("dir", nargs="?", help="a runs folder, a project's folder or a run folder (default: ./runs)")
+    runs.add_argument("dir", nargs="?", help="a .wbproj project (its runs, wherever they live), a runs folder, "
+                      "a project's runs folder or a run folder (default: $WORKBENCH_RUNS_DIR or ./runs)")
     runs.add_argument("--json", action="store_true", help="print one JSON object per run (with --diff: the diff)")
     runs.add_argument("--csv", metavar="FILE", help="write every epoch of every run found to this CSV file")
     runs.add_argument("--diff", nargs=2, metavar=("RUN_A", "RUN_B"),

@@ -126,9 +126,26 @@ def _stop_on_signals(control: RunControl) -> dict:
     return previous
 
 
+def _runs_root(directory: str | None) -> Path:
+    """A project file's runs folder (run_home.project_runs_dir), else the folder given, else the default."""
+    if not directory:
+        return default_runs_dir()
+    path = Path(directory)
+    if path.suffix == ".wbproj" and path.is_file():
+        from workbench.core.project import load_project
+        from workbench.training.run_home import project_runs_dir
+
+        try:
+            return project_runs_dir(None, load_project(path))
+        except ProjectError as exc:
+            raise SetupError(str(exc)) from None
+    return path
+
+
 def runs(directory: str | None = None, as_json: bool = False, csv_file: str | None = None) -> int:
-    """List the runs under `directory`, or with `csv_file` write their epochs as one CSV table."""
-    root = Path(directory) if directory else default_runs_dir()
+    """List the runs under `directory` (or of the project file it names), or with `csv_file`
+    write their epochs as one CSV table."""
+    root = _runs_root(directory)
     if not root.exists():
         raise SetupError(f"{root}: no such folder (no runs yet?)")
     found = list_runs(root)

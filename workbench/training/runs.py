@@ -1,4 +1,6 @@
-"""Run folders: `<runs_dir>/<project-name>/<YYYYmmdd-HHMMSS>/`.
+"""Run folders: `<project's runs folder>/<YYYYmmdd-HHMMSS>/`, the folder as run_home.py says
+(beside a saved project as `<stem>.runs/`; unsaved: the user data folder; `--runs-dir` /
+`$WORKBENCH_RUNS_DIR`: `<DIR>/<project-name>/`).
 
     project.wbproj   the project as it was trained (rewritten when the run is resumed)
     metrics.jsonl    one JSON object per line: state, fit_start, epoch, validation and confusion events
@@ -12,9 +14,6 @@
 `read_history` gives a run's epoch rows, `resume_refusal` says whether (and why not) a
 run can continue from its checkpoint, `write_metrics_csv` writes many runs' epochs as
 one table: the Runs panel and `workbench runs` both use them.
-
-The default runs folder is `runs/` in the current working directory (as Lightning's
-`lightning_logs/` and TensorBoard's `runs/`), or `$WORKBENCH_RUNS_DIR` when set.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from workbench.core.project import Project, ProjectError, atomic_write_text, loa
 from workbench.training.callbacks import Callback
 from workbench.training.events import FINAL_STATES
 from workbench.training.failures import RunWriteError
+from workbench.training.run_home import override_dir, project_runs_dir, safe_name
 
 __all__ = ["RunFolder", "RunInfo", "default_runs_dir", "new_run_dir", "list_runs", "read_run", "read_history",
            "resume_refusal", "write_metrics_csv", "load_run_project", "safe_name", "project_runs_dir"]
@@ -42,22 +41,14 @@ LOGGED_EVENTS = ("state", "fit_start", "epoch", "validation", "confusion", "chec
 
 
 def default_runs_dir() -> Path:
-    return Path(os.environ.get("WORKBENCH_RUNS_DIR") or "runs")
+    """Where `workbench runs` looks when given no folder or project: $WORKBENCH_RUNS_DIR, else ./runs."""
+    return override_dir() or Path("runs")
 
 
-def safe_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".-")
-    return cleaned or "untitled"
-
-
-def project_runs_dir(runs_dir: Path | str | None, project_name: str) -> Path:
-    """The folder holding one project's runs: `<runs dir (default: default_runs_dir())>/<safe name>`."""
-    return Path(runs_dir or default_runs_dir()) / safe_name(project_name)
-
-
-def new_run_dir(runs_dir: Path, project_name: str, now: float | None = None) -> Path:
-    """Create a fresh, empty run folder (a suffix -2, -3... when the second is taken)."""
-    parent = project_runs_dir(runs_dir, project_name)
+def new_run_dir(runs_dir: Path | None, project, now: float | None = None) -> Path:
+    """Create a fresh, empty run folder in `project_runs_dir(runs_dir, project)` (a suffix
+    -2, -3... when the second is taken)."""
+    parent = project_runs_dir(runs_dir, project)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     for n in range(1, 1000):

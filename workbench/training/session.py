@@ -25,7 +25,7 @@ from workbench.training.control import RunControl
 from workbench.training.device import cpu_threads, resolve_device
 from workbench.training.graph_io import SetupError, graph_io
 from workbench.training.losses import Objective, ObjectiveError, choose_objective
-from workbench.training.runs import RunFolder, default_runs_dir, new_run_dir
+from workbench.training.runs import RunFolder, new_run_dir
 from workbench.training.metrics import available_metrics, check_metrics
 from workbench.training.trainer import FitResult, Trainer
 
@@ -117,7 +117,7 @@ def prepare(project: Project, *, overrides: dict | None = None, runs_dir: Path |
     run = None
     if write_run and dist.is_main:
         try:
-            path = Path(resume) if resume is not None else new_run_dir(runs_dir or default_runs_dir(), project.name)
+            path = Path(resume) if resume is not None else new_run_dir(runs_dir, project)
             run = RunFolder(path, project, tokenizer_json=bundle.extra.get("tokenizer_json"),
                             preprocess=preprocess_record(bundle))
         except OSError as exc:

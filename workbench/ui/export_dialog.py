@@ -221,7 +221,7 @@ class ExportDialog(QDialog):
     def runs_root(self) -> Path:
         from workbench.training.runs import project_runs_dir
 
-        return project_runs_dir(self.main_window.training.runs_dir, self.main_window.document.project.name)
+        return project_runs_dir(self.main_window.training.runs_dir, self.main_window.document.project)
 
     def _fill_weights(self, *_args) -> None:
         """Keep the current choice when it is still there; at first (or when it is gone) the

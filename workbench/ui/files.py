@@ -151,15 +151,33 @@ class Files(QObject):
 
     def _write(self, path: Path) -> bool:
         doc = self.document
+        moved_from = doc.path
         try:
             save_project(doc.project, path)
         except OSError as exc:
             self._error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
+        note = self._adopt_runs(path) if moved_from is None else ""
         doc.mark_saved(path)
         settings.add_recent_file(path)
-        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        if moved_from != doc.path and "runs" in getattr(self.window, "docks", {}):
+            self.window.docks["runs"].widget().mark_stale()  # the runs folder follows the file
+        self.window.statusBar().showMessage(f"Saved {path}{note}", 6000)
         return True
+
+    def _adopt_runs(self, path: Path) -> str:
+        """An untitled project saved for the first time: its runs move beside the file."""
+        from workbench.training.run_home import adopt_untitled_runs, untitled_base
+
+        training = getattr(self.window, "training", None)
+        if training is not None and training.active:  # the run writes there now: moving it would break it
+            return f"; its runs stay in {untitled_base(self.document.project)} while one is going"
+        try:
+            target = adopt_untitled_runs(self.document.project, path)
+        except OSError as exc:
+            self._error("Runs not moved", f"The runs of the unsaved project stay where they were: {exc}")
+            return ""
+        return f"; its runs moved to {target}" if target is not None else ""
 
     # ---- recent files --------------------------------------------------------------------
     def fill_recent_menu(self) -> None:

@@ -60,6 +60,14 @@ def exit_message(code: int, stderr_tail: list[str]) -> str:
     return f"{text}: {last}" if last else text
 
 
+def _runs_base(runs_dir, project) -> str | None:
+    """The --runs-dir that makes the child write where the Runs dock looks (run_home.runs_base)."""
+    from workbench.training.run_home import runs_base
+
+    base = runs_base(runs_dir, project) if hasattr(project, "path") else runs_dir
+    return str(base) if base else None
+
+
 class TrainingRun(QObject):
     """One run: its child process, event channel and what the user asked (lives on the UI thread).
 
@@ -80,7 +88,7 @@ class TrainingRun(QObject):
         self.snapshot = self.folder / f"{stem}.wbproj"
         self.snapshot.write_text(json.dumps(project.to_dict()), encoding="utf-8")
         spec = {"path": str(project.path) if getattr(project, "path", None) else None,
-                "overrides": dict(overrides or {}), "runs_dir": str(runs_dir) if runs_dir else None,
+                "overrides": dict(overrides or {}), "runs_dir": _runs_base(runs_dir, project),
                 "resume": str(resume) if resume else None}
         self.server = EventServer(spec, callbacks)
         self.process: subprocess.Popen | None = None

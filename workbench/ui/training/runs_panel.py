@@ -112,13 +112,13 @@ class RunsPanel(QWidget):
 
     # ---- the list -----------------------------------------------------------------------------
     def folder(self) -> Path | None:
-        """Where the open project's runs are: `<runs dir>/<safe project name>`."""
+        """Where the open project's runs are (training.run_home: beside its file, or the user data folder)."""
         document = self.main_window.document
         if document is None:
             return None
         from workbench.training.runs import project_runs_dir
 
-        return project_runs_dir(self.dashboard.runs_dir, document.project.name)
+        return project_runs_dir(self.dashboard.runs_dir, document.project)
 
     def document_opened(self) -> None:
         document = self.main_window.document

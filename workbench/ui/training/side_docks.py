@@ -39,7 +39,7 @@ def runs_root(window, dashboard) -> Path | None:
         return None
     from workbench.training.runs import project_runs_dir
 
-    return project_runs_dir(dashboard.runs_dir, document.project.name)
+    return project_runs_dir(dashboard.runs_dir, document.project)
 
 
 def run_weights(window, dashboard) -> list[tuple[str, str]]:
