@@ -179,7 +179,7 @@ NOT_LAYERS = {"Input", "Output", "Block"}  # graph plumbing, tested in test_grap
 ONNX_DEFAULT = {
     "Linear", "DepthwiseSeparableConv2d", "LPPool2d", "ChannelLayerNorm", "Hardswish", "StochasticDepth",
     "Upsample", "ReflectionPad", "Split", "Stack", "MatMul", "CosineSimilarity", "GRU", "MultiheadAttention",
-    "MelSpectrogram",
+    "AmplitudeToDB",
 }
 
 

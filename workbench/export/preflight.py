@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.core.compile import ModelPlan
@@ -86,6 +86,7 @@ class _Layers:
         self.groups: dict[tuple, list] = {}
         for step in plan.steps:
             infos = tuple(plan.result.outputs[s][p] for s, p in step.sources)
+            step = replace(step, outputs=len(plan.result.outputs[step.node_id]))  # Split/Chunk: the pieces it makes
             kind = node_types[step.node_id]
             key = (kind, freeze(plan.result.resolved[step.node_id]), infos, opset, dynamic_batch)
             self.groups.setdefault(key, []).append((step, infos))

@@ -11,6 +11,7 @@ class ChannelLayerNorm(nn.LayerNorm):
     the same state dict as nn.LayerNorm(C)."""
 
     def forward(self, x):
-        x = x.movedim(1, -1)
+        last = x.dim() - 1  # permute, not movedim: the TorchScript ONNX exporter has no movedim
+        x = x.permute(0, *range(2, last + 1), 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.movedim(-1, 1)
+        return x.permute(0, last, *range(1, last))
