@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +57,51 @@ def test_building_and_showing_the_window_does_not_import_torch_on_the_ui_thread(
     assert lines, out.stderr[-2000:]
     after_construct, on_ui_thread, shapes_ok = lines[-1][1:]
     assert after_construct == "False" and on_ui_thread == "False" and shapes_ok == "True"
+
+
+# The app's start-up order on a project that uses a plugin layer: shown with a placeholder
+# before the plugins (and torch) load, then shown again with the plugin's real layer.
+PLUGIN_PROJECT = """
+import json, sys, time
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from workbench.core.project import load_project
+from workbench.plugin_demand import unknown_types
+from workbench.ui import app as entry, torch_ready
+from workbench.ui.main_window import MainWindow
+window = MainWindow()
+window.set_project(load_project(sys.argv[1]))
+document, missing = window.document, unknown_types(window.document.graph)
+before = window.document.graph.spec("relu1").category
+torch_ready.start(entry._load_plugins)
+torch_ready.when_loaded(lambda error: entry._plugins_loaded(window, document, missing, error))
+end = time.monotonic() + 100
+while not torch_ready.is_loaded() and time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+app.processEvents()
+window.document.flush()
+errors = [d.message for d in window.document.result.errors]
+print("RESULT " + json.dumps([sorted(missing), before, window.document.graph.spec("relu1").category, errors,
+                              window.document is not document]))
+"""
+
+
+@pytest.mark.slow  # imports torch and the plugins in a fresh process: ~10 s
+def test_a_project_using_a_plugin_layer_is_shown_again_once_the_plugins_load(tmp_path):
+    doc = json.loads((ROOT / "resources" / "examples" / "digits_cnn.wbproj").read_text())
+    relu = next(n for n in doc["graph"]["nodes"] if n["id"] == "relu1")
+    relu["type"] = "Swish"  # the shipped plugins/swish.py
+    path = tmp_path / "swish.wbproj"
+    path.write_text(json.dumps(doc))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", PLUGIN_PROJECT, str(path)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=180)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, out.stderr[-2000:]
+    missing, before, after, errors, reshown = json.loads(lines[-1][len("RESULT "):])
+    assert missing == ["Swish"] and before == "missing" and after != "missing"
+    assert errors == [] and reshown
 
 
 def test_main_py_shows_the_window_then_opens_the_project(tmp_path):
