@@ -62,6 +62,7 @@ def test_summary_validate_runs_and_help_do_not_import_torch(tmp_path):
     assert [name for name, _, torch in seen if torch] == []
 
 
+@pytest.mark.slow  # a fresh process importing torch and the plugins (tests/plugins covers it in-process)
 def test_a_project_naming_a_plugin_layer_loads_the_plugins(tmp_path):
     """The shipped Swish plugin imports torch; validate finds it only because it is asked for."""
     project = json.loads(DIGITS.read_text())
