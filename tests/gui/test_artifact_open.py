@@ -81,3 +81,21 @@ def test_netron_serves_the_file_on_localhost_only(tmp_path):
     finally:
         server.stop()
     assert server.address is None
+
+
+def test_closing_the_window_stops_the_netron_server(make_window, tmp_path, monkeypatch):
+    pytest.importorskip("netron")
+    from PySide6.QtGui import QDesktopServices
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: True)  # no browser in tests
+    window = make_window()
+    exported = _exported(tmp_path)
+    monkeypatch.setattr("workbench.ui.netron_action.last_export", lambda w: exported)
+    window.actions_.netron.trigger()
+    address = window.netron_server.address
+    assert address is not None and address[0] == "127.0.0.1"
+    window.files.confirm_discard = lambda: True
+    window.close()
+    assert window.netron_server.address is None
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://{address[0]}:{address[1]}", timeout=2)

@@ -313,6 +313,8 @@ class MainWindow(QMainWindow):
             self.docks["sweep"].widget().shutdown()
         if self.export_dialog is not None:
             self.export_dialog.close()  # waits for a running export
+        if getattr(self, "netron_server", None) is not None:
+            self.netron_server.stop()  # the model is no longer served once the app is gone
         if self.autosave is not None:
             self.autosave.stop()
         if self._quick_add is not None:
