@@ -116,3 +116,12 @@ def test_cli_no_tensorboard_flag(tmp_path, capsys):
     assert main(["train", str(project.path), "--runs-dir", str(tmp_path / "runs"), "--json"]) == 0
     runs = sorted((tmp_path / "runs" / "moons").iterdir())
     assert [bool(list(r.glob("events.out.tfevents.*"))) for r in runs] == [False, True]
+
+
+def test_confusion_image_titles_its_axes():
+    from workbench.training.tensorboard_log import AXIS_TITLE
+
+    image = confusion_image([[5, 0], [1, 4]], ["cat", "dog"])
+    top, left = image[:AXIS_TITLE, AXIS_TITLE:], image[AXIS_TITLE:, :AXIS_TITLE]
+    assert (top < 128).any() and (left < 128).any()  # "predicted" above, "true" on the left
+    assert (image[:AXIS_TITLE, :AXIS_TITLE] == 255).all()  # the corner stays empty

@@ -208,9 +208,13 @@ def _end_status(sei, status: int) -> bytes:
     return data.SerializeToString()
 
 
+AXIS_TITLE = 14  # px: the band above and left of the matrix for "predicted" and "true"
+
+
 def confusion_image(matrix: list, classes=None, cell: int = 24) -> np.ndarray:
-    """The confusion matrix (rows true, columns predicted) as an RGB image [H, W, 3]: each row
-    shaded by its share of the row's samples, its count written in the cell when it fits."""
+    """The confusion matrix (rows true, columns predicted, so titled) as an RGB image
+    [H, W, 3]: each row shaded by its share of the row's samples, its count written in the
+    cell when it fits."""
     from PIL import Image, ImageDraw
 
     counts = np.asarray(matrix, dtype=np.float64)
@@ -218,21 +222,28 @@ def confusion_image(matrix: list, classes=None, cell: int = 24) -> np.ndarray:
     cell = max(4, min(cell, 960 // max(c, 1)))
     share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     label = 0 if cell < 16 else 5 * 7 + 8  # room for class names on the left and on top
-    size = label + c * cell
+    origin = AXIS_TITLE + label
+    size = origin + c * cell
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
     names = [str(n) for n in classes] if classes and len(classes) == c else [str(i) for i in range(c)]
     for i in range(c):
         for j in range(c):
             shade = int(255 - 200 * share[i, j])
-            x, y = label + j * cell, label + i * cell
+            x, y = origin + j * cell, origin + i * cell
             draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=(shade, shade, 255), outline=(220, 220, 220))
             text = str(int(counts[i, j]))
             if cell >= 16 and len(text) * 6 < cell:
                 draw.text((x + 2, y + cell // 2 - 5), text, fill="black" if share[i, j] < 0.6 else "white")
         if label:
-            draw.text((2, label + i * cell + cell // 2 - 5), names[i][:6], fill="black")
-            draw.text((label + i * cell + 2, 2 + (i % 2) * 14), names[i][:4], fill="black")
+            draw.text((AXIS_TITLE + 2, origin + i * cell + cell // 2 - 5), names[i][:6], fill="black")
+            draw.text((origin + i * cell + 2, AXIS_TITLE + 2 + (i % 2) * 14), names[i][:4], fill="black")
+    middle = origin + c * cell // 2
+    draw.text((max(origin, middle - 27), 1), "predicted", fill="black")
+    true = Image.new("RGB", (4 * 6 + 4, AXIS_TITLE - 2), "white")
+    ImageDraw.Draw(true).text((2, 0), "true", fill="black")
+    true = true.rotate(90, expand=True)
+    image.paste(true, (1, max(origin, middle - true.height // 2)))
     return np.asarray(image, dtype=np.uint8)
 
 
