@@ -43,6 +43,7 @@ SOURCES = ["digits", "mnist_sample", "synthetic", "torchvision", "image_folder",
            "text_corpus"]
 # kept here (not imported) so the panel never pulls a source module in: workbench.data.sources.synthetic.KINDS
 SYNTHETIC_KINDS = ["moons", "circles", "spirals", "sine", "waveforms", "shapes", "sequences", "copy", "reverse"]
+SYNTHETIC_N = {kind: 1000 if kind == "waveforms" else 2000 for kind in SYNTHETIC_KINDS}  # KINDS[kind][2]: the n used
 VISION_SETS = ["MNIST", "FashionMNIST", "CIFAR10"]  # workbench.data.sources.vision.DATASETS
 AUGMENTS = ["random_crop", "horizontal_flip", "rotation", "color_jitter", "time_shift", "noise", "gain"]
 
@@ -222,6 +223,8 @@ class DataPanel(QWidget):
             params = d.get("params") or {}
             for name, _label, kind, default in FIELDS.get(source, []):
                 w = self.fields[name]
+                if source == "synthetic" and name == "n":  # the samples the chosen kind really makes
+                    default = SYNTHETIC_N.get(params.get("kind"), default)
                 value = params.get(name, default if kind in ("bool", "int") else None)
                 if kind == "bool":
                     w.setChecked(bool(value))

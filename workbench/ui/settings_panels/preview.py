@@ -1,5 +1,5 @@
 """A preview of a DataBundle in the Data dock: a few samples with their labels (images as
-thumbnails, waveforms as small drawn envelopes, token sequences as text lines, features
+thumbnails, waveforms as their first samples over a small spectrogram, token sequences as text lines, features
 as a table with the file's column names) and a class histogram (pyqtgraph bars, imported
 on first use). A text corpus shows its first lines, its token count and vocabulary, the
 first line cut into its tokens (alternating backgrounds mark the boundaries) and what
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from workbench.data.samples import token_text
@@ -26,7 +26,7 @@ from workbench.ui.deferred import DrawWhenSeen
 
 SAMPLES = 8
 THUMB = 48
-WAVE_SIZE = (120, 34)
+WAVE_SIZE = (120, 60)
 TEXT_WIDTH = 260  # pixels of a text line before it is elided
 TABLE_COLUMNS = 6
 HIST_LIMIT = 5000  # items read for the histogram when the labels are not held as one tensor
@@ -52,29 +52,10 @@ def image_to_qimage(x) -> QImage:
 
 
 def waveform_pixmap(wave, width: int = WAVE_SIZE[0], height: int = WAVE_SIZE[1]) -> QPixmap:
-    """A waveform ([S] or [C, S]: the first channel) as its envelope: the min and max of
-    each pixel column as a vertical line, scaled to the clip's peak, on a faint zero line."""
-    a = np.nan_to_num(np.asarray(wave, dtype=np.float32).reshape(-1, np.shape(wave)[-1])[0])
-    pixmap = QPixmap(width, height)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    mid = height / 2
-    painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
-    painter.drawLine(0, int(mid), width, int(mid))
-    if a.size:
-        columns = min(width, a.size)
-        per = -(-a.size // columns)
-        padded = np.concatenate((a, np.full(per * columns - a.size, a[-1])))
-        chunks = padded.reshape(columns, per)
-        lo, hi = chunks.min(axis=1), chunks.max(axis=1)
-        scale = (mid - 1) / (float(np.abs(a).max()) or 1.0)
-        painter.setPen(QPen(QColor(59, 125, 216), 1))
-        step = width / columns
-        for x, (bottom, top) in enumerate(zip(lo.tolist(), hi.tolist())):
-            px = int(x * step)
-            painter.drawLine(px, int(mid - top * scale), px, int(mid - bottom * scale))
-    painter.end()
-    return pixmap
+    """A waveform's thumbnail: its first samples over its spectrogram (wave_thumb.py)."""
+    from workbench.ui.settings_panels.wave_thumb import waveform_pixmap as draw
+
+    return draw(wave, width, height)
 
 
 def label_text(bundle, target) -> str:
