@@ -120,10 +120,13 @@ def test_runs_json_lists_each_run(tmp_path, capsys):
     assert info["metrics"]["val_accuracy"] > 0.5 and info["best"]["metric"] == "val_loss"
 
 
-def test_default_runs_folder_is_runs_in_the_working_directory(tmp_path, monkeypatch, capsys):
+def test_default_runs_folder_is_beside_the_project_file(tmp_path, monkeypatch, capsys):
     path = project_copy(tmp_path, epochs=1)
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # not the working directory: the project's own folder
     monkeypatch.delenv("WORKBENCH_RUNS_DIR", raising=False)
     assert main(["train", path]) == 0
-    assert len(list((tmp_path / "runs" / "tabular-mlp").iterdir())) == 1
-    assert main(["runs"]) == 0 and "tabular-mlp/" in capsys.readouterr().out
+    (run,) = (tmp_path / "tabular_mlp.runs").iterdir()
+    assert list((tmp_path / "cwd").iterdir()) == []
+    capsys.readouterr()
+    assert main(["runs", path]) == 0 and run.name in capsys.readouterr().out
