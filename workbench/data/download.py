@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -129,6 +128,8 @@ def _archives(cls, root: Path) -> list[tuple[list[str], Path, str]]:
 
 
 def _fetch_one(urls: list[str], target: Path, md5: str, step: Callable[[int], None], download: Download) -> None:
+    import urllib.request  # with http and ssl, ~0.1 s: the Data dock only asks whether a set is here
+
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     errors = []
