@@ -39,7 +39,7 @@ def test_training_puts_live_figures_on_the_nodes_until_the_next_run(qtbot, make_
     dash = dashboard_of(window)
     nodes = window.scene.nodes
     click(dash.train_button)
-    qtbot.waitUntil(lambda: nodes["fc1"].strip is not None and nodes["act"].strip is not None, timeout=20000)
+    qtbot.waitUntil(lambda: nodes["fc1"].strip is not None and nodes["act"].strip is not None, timeout=60000)
     text, level = nodes["fc1"].strip
     assert text.startswith("μ ") and "σ " in text and "∇ " in text and level == "ok"
     assert "zero" in nodes["act"].strip[0] and "∇" not in nodes["act"].strip[0]  # a ReLU has no parameters
@@ -63,7 +63,7 @@ def test_an_injected_nan_names_the_node_and_turns_it_red(qtbot, make_window):
     nodes = window.scene.nodes
     dash.callbacks = (PoisonWeights("fc2", 5),)
     click(dash.train_button)
-    qtbot.waitUntil(lambda: not dash.active, timeout=20000)
+    qtbot.waitUntil(lambda: not dash.active, timeout=60000)
     assert dash.state == "failed"
     message = dash.message.text()
     assert "the loss became nan" in message and "'fc2' (Linear)" in message, message
@@ -85,7 +85,7 @@ def test_editing_a_layer_clears_its_figures_and_the_menu_toggle_hides_them(qtbot
     dash = dashboard_of(window)
     nodes = window.scene.nodes
     click(dash.train_button)
-    qtbot.waitUntil(lambda: nodes["fc1"].strip is not None and nodes["fc2"].strip is not None, timeout=20000)
+    qtbot.waitUntil(lambda: nodes["fc1"].strip is not None and nodes["fc2"].strip is not None, timeout=60000)
     click(dash.stop_button)
     qtbot.waitUntil(lambda: not dash.active, timeout=10000)
     assert window.document.push(SetParams("fc2", {"bias": False})) is None

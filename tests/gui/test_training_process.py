@@ -56,6 +56,9 @@ def test_a_killed_training_process_is_a_failed_run_that_keeps_its_checkpoint(qtb
     assert dash.state == "failed"
     assert "SIGKILL" in dash.message.text(), dash.message.text()
     assert checkpoint.is_file()
+    from workbench.training.runs import read_run
+
+    assert read_run(checkpoint.parent).state == "failed"  # the Runs dock does not list it as running
     dash.overrides = {"epochs": 1}  # the app keeps working: the next run completes
     click(dash.train_button)
     qtbot.waitUntil(lambda: not dash.active, timeout=60000)

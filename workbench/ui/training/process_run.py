@@ -94,6 +94,7 @@ class TrainingRun(QObject):
         self.process: subprocess.Popen | None = None
         self.returncode: int | None = None
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
+        self.run_dir: str | None = None  # from the run's fit_start
         self._final_seen = False
         self._ended = threading.Event()
         self._pending: list[dict] = []  # events `_cleanup` took from the queue, for the next drain
@@ -126,6 +127,8 @@ class TrainingRun(QObject):
     def stop(self) -> None:
         self.control.stop()
         self.server.send_control("stop")
+        if self.run_dir is None and self.running:  # still importing or loading data: nothing to keep, end it now
+            self._signal_group(signal.SIGTERM)
 
     def sample_telemetry(self) -> None:
         """Ask for a telemetry sample at the next step (the Telemetry callback's `request_sample`)."""
@@ -150,6 +153,8 @@ class TrainingRun(QObject):
         for ev in out:
             if ev["event"] == "state" and ev.get("state") in FINAL_STATES:
                 self._final_seen = True
+            elif ev["event"] == "fit_start" and isinstance(ev.get("run_dir"), str):
+                self.run_dir = ev["run_dir"]
         return out
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
@@ -205,11 +210,28 @@ class TrainingRun(QObject):
         self._pending = self.drain()
         if not self._final_seen and self.returncode is not None:
             message = exit_message(self.returncode, list(self.stderr_tail))
-            if not (self.returncode == 0 or self.control.stop_requested and self.returncode == 130):
-                self._pending.append(event("setup_error", message=message))
-                self._pending.append(event("state", state="failed", message=message))
+            if self.control.stop_requested and self.run_dir is None:
+                self._pending.append(event("state", state="stopped", message="stopped before training began"))
+            elif not (self.returncode == 0 or self.control.stop_requested and self.returncode == 130):
+                failed = event("state", state="failed", message=message)
+                self._pending += [event("setup_error", message=message), failed]
+                _log_in_run_folder(self.run_dir, failed)
         self.server.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _log_in_run_folder(run_dir: str | None, ev: dict) -> None:
+    """The child died before it could: end its metrics.jsonl with the failure, so the Runs
+    dock lists the run as failed (not running) and it can resume from its checkpoint."""
+    if run_dir is None:
+        return
+    log = Path(run_dir) / "metrics.jsonl"
+    try:
+        if log.is_file() and not log.is_symlink():
+            with open(log, "a", encoding="utf-8") as f:
+                f.write("\n" + json.dumps(ev) + "\n")  # after a line the crash may have cut short
+    except OSError:
+        pass
 
 
 def _package_root() -> str:
