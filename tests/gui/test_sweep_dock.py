@@ -126,7 +126,7 @@ def test_start_runs_the_sweep_in_a_child_process_and_stop_ends_it_cleanly(sweep_
     qtbot.waitUntil(lambda: any(r.state == "running" and r.curve for r in panel.rows), timeout=300_000)
     panel.stop()
     qtbot.waitUntil(lambda: panel.process is None, timeout=120_000)
-    assert "stopped" in panel.status.text()
+    assert "stopped" in panel.status.text(), panel.status.text()
     study = optuna.load_study(study_name=panel.study_name(), storage=panel.storage())
     assert study.trials[-1].state == optuna.trial.TrialState.FAIL and study.trials[-1].user_attrs["fail_reason"] == "stopped"
     assert [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())][-1] == "stopped"
