@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 
@@ -166,3 +167,25 @@ def test_pruner_options(tmp_path):
     pruner = build_pruner(spec)
     assert (pruner._n_startup_trials, pruner._n_warmup_steps) == (4, 3)  # epochs 1 and 2 are never judged
     assert spec.to_json()["pruner"] == {"type": "median", "n_startup_trials": 4, "warmup_epochs": 2}
+
+
+def test_the_cmaes_sampler_searches_a_numeric_space():
+    import optuna
+
+    from workbench.search.space import parse_section
+    from workbench.search.study import build_sampler, distributions
+
+    spec, problems = parse_section({"objective": {"metric": "val_loss", "direction": "minimize"}, "trials": 40,
+                                    "sampler": {"type": "cmaes", "seed": 0},
+                                    "space": {"training.optimizer.lr": {"type": "float", "low": 1e-4, "high": 1.0,
+                                                                        "log": True},
+                                              "training.epochs": {"type": "int", "low": 1, "high": 20}}})
+    assert not problems
+    sampler = build_sampler(spec)
+    assert isinstance(sampler, optuna.samplers.CmaEsSampler)
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(40):  # a bowl around lr 0.01, 8 epochs: CMA-ES walks into it
+        trial = study.ask(distributions(spec))
+        lr, epochs = trial.params["training.optimizer.lr"], trial.params["training.epochs"]
+        study.tell(trial, (math.log10(lr) + 2) ** 2 + ((epochs - 8) / 4) ** 2)
+    assert study.best_value < 0.3
