@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from workbench.ui.deferred import enclosing_dock, on_screen
 from workbench.ui.training.process_run import TrainingRun
 
 __all__ = ["TrainingDashboard", "format_eta"]
@@ -171,7 +172,17 @@ class TrainingDashboard(QWidget):
             QTimer.singleShot(0, self._first_show)
 
     def _first_show(self) -> None:
-        self.ensure_plots()
+        """Build the plots once the dashboard can be seen: a dock behind another tab gets a
+        show event too, and building them imports pyqtgraph (start-up must not wait for it)."""
+        if self.plots is not None:
+            return
+        if on_screen(self):
+            self.ensure_plots()
+            return
+        dock = enclosing_dock(self)
+        if dock is not None and not getattr(self, "_awaiting_dock", False):
+            self._awaiting_dock = True
+            dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, self._first_show))
 
     # ---- commands ----------------------------------------------------------------------------
     def train(self, resume: str | None = None) -> bool:
