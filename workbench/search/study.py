@@ -8,7 +8,6 @@ in the storage: every worker builds its own from the project's search section.
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from workbench.processes import pid_alive
 from workbench.search.space import Dimension, SearchSpec
 
 __all__ = ["StudyError", "default_storage", "storage_of", "open_study", "distributions", "counted_trials",
@@ -149,20 +149,13 @@ def fail_orphans(study: optuna.Study) -> int:
     host, fixed = socket.gethostname(), 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get(PID)
-        if t.user_attrs.get(HOST) == host and isinstance(pid, int) and not _alive(pid):
+        if t.user_attrs.get(HOST) == host and isinstance(pid, int) and not pid_alive(pid):
             study._storage.set_trial_user_attr(t._trial_id, REASON, STOPPED)  # no public setter for another's trial
             study.tell(t.number, state=TrialState.FAIL)
             fixed += 1
     return fixed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

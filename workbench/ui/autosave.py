@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from workbench.core.jsonfile import load_json
 from workbench.core.project import atomic_write_text
+from workbench.processes import pid_alive
 from workbench.ui.settings import data_dir
 
 INTERVAL_MS = 30_000
@@ -30,14 +31,7 @@ def recovery_dir() -> Path:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    return pid != os.getpid() and pid_alive(pid)
     return True
 
 

@@ -7,7 +7,6 @@ once a second while it runs. Optuna loads on first use, never at start-up.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTab
 
 from workbench.search.space import read_search, search_section
 from workbench.ui.sweep.edit import apply_values
-from workbench.ui.sweep.search_form import SearchForm
+from workbench.ui.sweep.search_form import SearchForm, format_value
 
 __all__ = ["SweepPanel"]
 
@@ -202,8 +201,8 @@ class SweepPanel(QWidget):
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(self.rows))
         for i, row in enumerate(self.rows):
-            cells = [str(row.number), row.state, _num(row.value),
-                     "—" if row.seconds is None else f"{row.seconds:.1f}s", *(_num(row.params.get(n)) for n in names)]
+            cells = [str(row.number), row.state, format_value(row.value),
+                     "—" if row.seconds is None else f"{row.seconds:.1f}s", *(format_value(row.params.get(n)) for n in names)]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(row.reason or (row.run_dir or ""))
@@ -242,7 +241,7 @@ class SweepPanel(QWidget):
             return ""
         refusal = apply_values(self.document, best.params, f"Apply best trial {best.number}")
         self._say(f"cannot apply trial {best.number}: {refusal}" if refusal else
-                  f"applied trial {best.number} ({_num(best.value)}); Undo puts the old values back", error=bool(refusal))
+                  f"applied trial {best.number} ({format_value(best.value)}); Undo puts the old values back", error=bool(refusal))
         return refusal or ""
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -260,11 +259,3 @@ class SweepPanel(QWidget):
                 self._say(problems[0], error=search_section(self.document.project) is not None if self.document else False)
             elif not self.status.text() or self.status.styleSheet():
                 self._say("ready")
-
-
-def _num(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return str(value)

@@ -189,13 +189,14 @@ def _range_text(dim) -> str:
         return describe(dim, 60)
     if dim.get("type") == "categorical":
         return " | ".join(map(str, dim.get("choices", [])))
-    text = f"{dim.get('type')} {_num(dim.get('low'))} … {_num(dim.get('high'))}"
+    text = f"{dim.get('type')} {format_value(dim.get('low'))} … {format_value(dim.get('high'))}"
     if dim.get("step") is not None:
-        text += f" step {_num(dim['step'])}"
+        text += f" step {format_value(dim['step'])}"
     return text + (" (log)" if dim.get("log") else "")
 
 
-def _num(value) -> str:
+def format_value(value) -> str:
+    """A sampled or bound value as the Sweep dock shows it."""
     if value is None:
         return "—"
     if isinstance(value, float):
