@@ -91,6 +91,23 @@ def test_a_plugin_without_a_formula_is_counted(module_cls):
     assert "1 layers counted by torch on meta tensors" in summary.table()
 
 
+class SharedWork(nn.Module):
+    """A product computed once per forward whatever the batch (Swin-v2's position-bias MLP)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(5, 4))
+        self.fc = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return self.fc(x) + (self.table @ self.table.T).sum()
+
+
+def test_work_that_does_not_grow_with_the_batch_counts_whole_as_flop_counter_does():
+    summary = summarize(_plugin_graph(SharedWork))
+    assert summary.total_flops == 2 * 7 * 3 + 2 * 5 * 5 * 4 == _reference(SharedWork(7), 7)
+
+
 def test_counts_are_memoised_on_type_params_and_input_shapes(monkeypatch):
     graph = _plugin_graph(Dense, width=11)
     summarize(graph)

@@ -22,7 +22,9 @@ from workbench.core.tensors import INT
 
 __all__ = ["counted_flops", "decomposed"]
 
-_BATCH = 2  # as shape inference runs it; halved to give per-sample FLOPs
+# One sample, as FlopCounterMode counts a model (work that does not grow with the batch, such
+# as Swin-v2's position-bias MLP, counts whole); two samples halved when one cannot run.
+_BATCHES = (1, 2)
 _CPU_FALLBACK_ELEMENTS = 2**24  # a layer that cannot run on meta is run on CPU only when this small
 _cache: dict = {}
 
@@ -59,19 +61,18 @@ def counted_flops(spec: LayerSpec, resolved: dict, inputs: tuple) -> int | None:
 def _count(spec: LayerSpec, resolved: dict, inputs: tuple) -> int | None:
     if spec.construct is None:
         return None
-    try:
-        return _run(spec, resolved, inputs, "meta")
-    except Exception:  # some layers cannot be built or run on meta (they read values)
-        pass
-    if sum(math.prod(i.full(_BATCH)) for i in inputs) > _CPU_FALLBACK_ELEMENTS:
-        return None
-    try:
-        return _run(spec, resolved, inputs, "cpu")
-    except Exception:  # a plugin's forward failed: the node has no figure, the rest still add up
-        return None
+    for device in ("meta", "cpu"):  # some layers cannot be built or run on meta (they read values)
+        if device == "cpu" and sum(math.prod(i.full(_BATCHES[-1])) for i in inputs) > _CPU_FALLBACK_ELEMENTS:
+            return None
+        for batch in _BATCHES:
+            try:
+                return _run(spec, resolved, inputs, device, batch)
+            except Exception:  # a plugin's forward failed: the node has no figure, the rest still add up
+                continue
+    return None
 
 
-def _run(spec: LayerSpec, resolved: dict, inputs: tuple, device: str) -> int:
+def _run(spec: LayerSpec, resolved: dict, inputs: tuple, device: str, batch: int) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -85,10 +86,10 @@ def _run(spec: LayerSpec, resolved: dict, inputs: tuple, device: str) -> int:
         module = spec.build(list(inputs), resolved)
     module.eval()
     tensors = [
-        torch.zeros(i.full(_BATCH), dtype=torch.int64 if i.dtype == INT else torch.float32, device=device)
+        torch.zeros(i.full(batch), dtype=torch.int64 if i.dtype == INT else torch.float32, device=device)
         for i in inputs
     ]
     counter = FlopCounterMode(display=False)
     with decomposed(), counter, torch.no_grad():
         module(*tensors)
-    return counter.get_total_flops() // _BATCH
+    return counter.get_total_flops() // batch
