@@ -150,7 +150,9 @@ def test_file_is_the_documented_format(path: Path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["format"] == "model-workbench-project"
     assert doc["version"] == 1
-    assert set(doc) == {"format", "version", "name", "graph", "data", "training"}
+    required = {"format", "version", "name", "graph", "data", "training"}
+    assert required <= set(doc) <= required | {"description"}
+    assert isinstance(doc.get("description", ""), str)
     assert isinstance(doc["data"]["source"], str) and isinstance(doc["data"]["params"], dict)
     training = doc["training"]
     for key in ("epochs", "batch_size", "optimizer", "loss", "device", "seed"):
@@ -159,13 +161,14 @@ def test_file_is_the_documented_format(path: Path):
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=IDS)
-def test_layout_runs_top_to_bottom(path: Path):
+def test_layout_reads_down_each_column_then_to_the_right(path: Path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     pos = {n["id"]: tuple(n["pos"]) for n in doc["graph"]["nodes"]}
     assert len(set(pos.values())) == len(pos), "two nodes share a position"
     assert all(y % GRID == 0 for _, y in pos.values())
     for edge in doc["graph"]["edges"]:
-        assert pos[edge["target"]][1] > pos[edge["source"]][1], edge
+        (sx, sy), (tx, ty) = pos[edge["source"]], pos[edge["target"]]
+        assert ty > sy or tx > sx, edge  # down the column, or on into a column further right
 
 
 # ---- per example: load, validate, compile, run -----------------------------------------------
@@ -239,13 +242,30 @@ def test_seq2seq_feeds_target_and_memory_to_the_decoder(example):
 # summary counts parameters by building the backbone on the meta device, which loads the cached
 # checkpoint into meta tensors: torch warns once per tensor that the copy is a no-op.
 @pytest.mark.filterwarnings("ignore:for .*copying from a non-meta parameter:UserWarning")
-def test_transfer_backbone_is_frozen(example, fake_resnet18_cache):
-    b = example("transfer_resnet18")
-    backbone = b.module.get_submodule("backbone")
-    assert not any(p.requires_grad for p in backbone.parameters())
+def test_transfer_backbone_trains_from_random_weights_by_default(example):
+    b = example("transfer_resnet18")  # offline out of the box: no ImageNet weights needed
+    assert b.project.graph.nodes["backbone"].params["weights"] == "none"
+    assert all(p.requires_grad for p in b.module.get_submodule("backbone").parameters())
     summary = summarize(b.project.graph, b.result)
+    assert summary.trainable_params == summary.total_params == 11_176_512 + 5_130
+
+
+@pytest.mark.filterwarnings("ignore:for .*copying from a non-meta parameter:UserWarning")
+def test_transfer_backbone_with_imagenet_weights_can_be_frozen(fake_resnet18_cache):
+    project = with_imagenet_weights(load_project(EXAMPLES / "transfer_resnet18.wbproj"), trainable=False)
+    result = infer_shapes(project.graph)
+    assert result.diagnostics == []
+    module = compile_graph(project.graph, project.name, result)
+    assert not any(p.requires_grad for p in module.get_submodule("backbone").parameters())
+    summary = summarize(project.graph, result)
     assert summary.trainable_params == 512 * 10 + 10  # only the classifier head trains
     assert summary.total_params == 11_176_512 + 5_130
+
+
+def with_imagenet_weights(project: Project, trainable: bool = True) -> Project:
+    project.graph.set_params("backbone", {**project.graph.nodes["backbone"].params, "weights": "imagenet",
+                                          "trainable": trainable})
+    return project
 
 
 def test_cifar_example_has_both_kinds_of_skip(example):
@@ -259,7 +279,7 @@ def test_cifar_example_has_both_kinds_of_skip(example):
 
 
 def test_transfer_example_without_cached_weights_names_the_missing_file():
-    project = load_project(EXAMPLES / "transfer_resnet18.wbproj")
+    project = with_imagenet_weights(load_project(EXAMPLES / "transfer_resnet18.wbproj"))
     result = infer_shapes(project.graph)
     (diag,) = result.errors
     assert diag.node_id == "backbone" and diag.severity == ERROR
@@ -268,7 +288,7 @@ def test_transfer_example_without_cached_weights_names_the_missing_file():
 
 
 def test_missing_weights_error_clears_once_the_weights_are_cached(resnet18_torch_home, monkeypatch):
-    project = load_project(EXAMPLES / "transfer_resnet18.wbproj")
+    project = with_imagenet_weights(load_project(EXAMPLES / "transfer_resnet18.wbproj"))
     assert infer_shapes(project.graph).errors  # the autouse TORCH_HOME is empty
     monkeypatch.setenv("TORCH_HOME", str(resnet18_torch_home))  # the user downloads the weights
     assert infer_shapes(project.graph).diagnostics == []
