@@ -51,8 +51,7 @@ def test_the_users_dock_sizes_are_restored(qtbot):
     window.resizeDocks([dock], [220], Qt.Orientation.Vertical)
     QTest.qWait(20)
     chosen = dock.height()
-    window.save_settings()
-    window.close()
+    window.save_settings()  # what closing the window does (closing would ask about unsaved work)
     again = open_window(qtbot)
     QTest.qWait(20)
     assert abs(again.docks["training"].height() - chosen) <= 2
