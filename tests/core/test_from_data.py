@@ -128,7 +128,7 @@ def test_classifier_sources_give_their_class_count(tmp_path):
     png_folder(tmp_path / "pics", classes=("a", "b"), per_class=1)
     (tmp_path / "pics" / "empty_class").mkdir()  # a folder is a class, as torchvision counts them
     write_csv(tmp_path / "t.csv", ["text", "label"], [["x", "p"], ["y", "q"]])
-    assert data_facts({"source": "digits"}, tmp_path) == {"num_classes": 10}
+    assert data_facts({"source": "digits"}, tmp_path) == {"num_classes": 10, "input_shape": [1, 8, 8]}
     assert data_facts({"source": "image_folder", "params": {"path": "pics"}}, tmp_path) == {"num_classes": 3}
     assert data_facts({"source": "text_csv", "params": {"path": "t.csv"}}, tmp_path) == {"num_classes": 2}
     for broken in ({"source": "image_folder", "params": {"path": "nowhere"}}, {"source": "text_corpus"}, [], {"source": 3}):
