@@ -1,10 +1,9 @@
 """The bottom docks start tall enough to show a 10-class confusion matrix whole (issue 14:
-the axis title read "rue" and rows were hidden), and the user's sizes come back next time."""
+the axis title read "rue" and rows were hidden)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from workbench.core.project import load_project
@@ -44,14 +43,3 @@ def test_a_first_start_shows_the_whole_confusion_matrix_of_ten_classes(qtbot):
     assert window.evaluation.per_class.verticalScrollBar().maximum() == 0  # all ten rows of the table too
     assert window.docks["evaluation"].height() <= 0.4 * window.height()  # and the canvas keeps the rest
 
-
-def test_the_users_dock_sizes_are_restored(qtbot):
-    window = open_window(qtbot)
-    dock = window.docks["training"]
-    window.resizeDocks([dock], [220], Qt.Orientation.Vertical)
-    QTest.qWait(20)
-    chosen = dock.height()
-    window.save_settings()  # what closing the window does (closing would ask about unsaved work)
-    again = open_window(qtbot)
-    QTest.qWait(20)
-    assert abs(again.docks["training"].height() - chosen) <= 2
