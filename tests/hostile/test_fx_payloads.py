@@ -240,4 +240,5 @@ def test_imported_fx_modules_validate_compile_and_match(tmp_path, capsys):
     torch.manual_seed(0)
     result = _roundtrip("tests.hostile.test_fx_payloads:Mixer", (4, 4, 8), Mixer(), tmp_path, capsys)
     called = {what.split(" ")[0] for _, what in result.unmapped}
-    assert {"torch.nn.MultiheadAttention", "torch.functional.einsum", "torch.chunk"} <= called
+    # still FxModules after issue 15 (nn.MultiheadAttention maps onto the catalog's now)
+    assert {"torch.functional.einsum", "torch.chunk"} <= called
