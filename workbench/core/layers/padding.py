@@ -57,6 +57,10 @@ def _infer(name: str, fixed: int | None, mode: str):
         if mode in ("reflect", "replicate") and x.rank > n + 2:
             raise ShapeError(f"{name} over {n} dimension{'s' if n > 1 else ''} takes [N, C, ...] with {n} positions, got {x}")
         sides = _sides(p["padding"], n)
+        value = p.get("value", 0.0)
+        if x.dtype == "int64" and (value != int(value) or abs(value) >= 2**63):
+            raise ShapeError(f"{name} pads an int64 tensor {x}, so its value must be a whole number within int64, "
+                             f"got {value!r}")
         shape = list(x.shape)
         for i in range(n):
             axis = len(shape) - 1 - i

@@ -104,6 +104,13 @@ def _lp_infer(name: str, n: int):
     return infer
 
 
+def _lp_pool1d_construct(inputs, p):
+    """torch's lp_pool1d multiplies by kernel_size, so a one-element list must be an int."""
+    kwargs = {k: (v[0] if k in ("kernel_size", "stride") and isinstance(v, (list, tuple)) and len(v) == 1 else v)
+              for k, v in p.items()}
+    return Constructor("torch.nn.LPPool1d", kwargs, "nn.LPPool1d")
+
+
 def _lp_pool(n: int) -> LayerSpec:
     name = f"LPPool{n}d"
     window = [q for q in _window_params(n, dilation=False) if q.name != "padding"]
@@ -113,7 +120,7 @@ def _lp_pool(n: int) -> LayerSpec:
         doc=f"Power-average pooling: (Σ xᵖ)^(1/p) over each window ({'a sequence' if n == 1 else 'an image'}); "
         "p=1 is sum pooling, large p approaches max pooling.",
         params=(Param("norm_type", FLOAT, 2.0, "The power p", min=0.1, max=100.0), *window),
-        construct=_construct(name),
+        construct=_construct(name) if n > 1 else _lp_pool1d_construct,
         infer=_lp_infer(name, n),
         flops=no_flops,
     )
