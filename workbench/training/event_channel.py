@@ -4,7 +4,7 @@ The GUI listens on a loopback socket and starts `workbench train ... --events HO
 (under torchrun: one connection per rank). Each side proves it knows the run's secret
 (an HMAC of a per-side label with the token the child finds in WORKBENCH_EVENTS_TOKEN;
 the token is never on a command line), then the GUI sends the run's spec: the overrides,
-the run folder settings and the Trainer callbacks its views want (pickled: the only
+the run folder settings and the Trainer callbacks its views want (pickled, and read back through an allow-list of callback classes: the only
 pickle on this channel, GUI to child, after both sides proved the secret). From then on
 rank 0 sends every Trainer event as one JSON frame (events.py: plain dicts of JSON
 values), every rank sends its memory in use once a second, and the GUI sends control
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import math
 import os
@@ -324,6 +325,27 @@ class _Sender(Callback):
                               "text": memory.text})
 
 
+_SAFE_GLOBALS = {("builtins", n) for n in ("set", "frozenset", "slice", "complex", "bytearray")} | {
+    ("collections", "OrderedDict")}
+_CALLBACK_MODULES = ("workbench.", "tests.", "benchmarks.")
+
+
+class _CallbackUnpickler(pickle.Unpickler):
+    """The run frame holds the spec and Trainer callbacks; an allow-list of what it may name:
+    Callback subclasses of our own packages and a few plain builtin containers, nothing else."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        if module.startswith(_CALLBACK_MODULES) and "." not in name:
+            from workbench.training.callbacks import Callback
+
+            found = super().find_class(module, name)
+            if isinstance(found, type) and issubclass(found, Callback):
+                return found
+        raise ChannelError(f"the run frame names {module}.{name}, which is not a training callback")
+
+
 def connect(address: str, rank: int = 0, environ=None, timeout: float = 30.0) -> ChannelClient:
     """Join the GUI at `address` ("HOST:PORT") with the token from the environment."""
     env = os.environ if environ is None else environ
@@ -348,7 +370,7 @@ def connect(address: str, rank: int = 0, environ=None, timeout: float = 30.0) ->
     if frame is None or frame[0] != b"P":
         raise ChannelError(f"--events {address}: the GUI closed the connection before sending the run")
     sock.settimeout(None)
-    message = pickle.loads(frame[1])  # noqa: S301 - from the GUI that started us, after it proved the token
+    message = _CallbackUnpickler(io.BytesIO(frame[1])).load()
     return ChannelClient(sock, rank, dict(message["spec"]), list(message["callbacks"]))
 
 
